@@ -1,0 +1,1 @@
+"""The claim engine: extract factual claims and judge them new, repeated or updated."""

@@ -1,0 +1,90 @@
+"""One settings object, read from the environment (prefix ``NKWATCH_``) and ``.env``.
+
+Built once at start-up and passed down; nothing deeper in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NKWATCH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # storage
+    database_url: str = "sqlite:///nkwatch.db"
+    database_echo: bool = False
+
+    # configuration files
+    feeds_file: Path = CONFIG_DIR / "feeds.toml"
+    lexicon_file: Path = CONFIG_DIR / "lexicon.toml"
+    topics_file: Path = CONFIG_DIR / "topics.toml"
+
+    # logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # feed polling
+    poll_interval_seconds: int = Field(default=900, ge=30)
+    fetch_connect_timeout: float = Field(default=10.0, gt=0)
+    fetch_read_timeout: float = Field(default=20.0, gt=0)
+    fetch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fetch_max_redirects: int = Field(default=5, ge=0)
+    fetch_concurrency: int = Field(default=16, ge=1)
+    fetch_per_host: int = Field(default=2, ge=1)
+    fetch_full_text: bool = False
+    user_agent: str = "nkwatch/0.1 (+https://github.com/nkwatch/nkwatch; feed monitor)"
+    backoff_base_seconds: int = Field(default=60, ge=1)
+    backoff_max_seconds: int = Field(default=6 * 3600, ge=1)
+    max_consecutive_failures: int = Field(default=10, ge=1)
+    allow_private_feeds: bool = False
+    relevance_threshold: float = Field(default=1.0, ge=0)
+
+    # claim engine
+    semantic: Literal["auto", "on", "off"] = "auto"
+    semantic_model: str = "all-MiniLM-L6-v2"
+
+    # chat front ends
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    telegram_admin_ids: list[int] = Field(default_factory=list)
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_base_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+            msg = "must be a sqlite:/// or postgresql:// URL"
+            raise ValueError(msg)
+        if value.startswith(("postgres:", "postgresql://")):
+            # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's report into one line that names the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "NKWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "NKWATCH_*"
+        raise SettingsError(f"setting {name} is invalid: {first['msg']}") from exc

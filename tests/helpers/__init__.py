@@ -1,0 +1,1 @@
+"""Shared test helpers (servers on loopback, database fixtures)."""
