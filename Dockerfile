@@ -26,10 +26,16 @@ ENV PATH=/opt/nkwatch/bin:$PATH \
     NKWATCH_LEXICON_FILE=/app/config/lexicon.toml \
     NKWATCH_TOPICS_FILE=/app/config/topics.toml \
     NKWATCH_DATABASE_URL=sqlite:////data/nkwatch.db \
-    HF_HUB_OFFLINE=1
+    HF_HUB_OFFLINE=1 \
+    NKWATCH_OPS_HOST=0.0.0.0 \
+    NKWATCH_OPS_PORT=8080 \
+    NKWATCH_LOG_FORMAT=json
 RUN mkdir /data && chown nkwatch /data
 USER nkwatch
 WORKDIR /data
 VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
 ENTRYPOINT ["nkwatch"]
-CMD ["--help"]
+CMD ["run"]

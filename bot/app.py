@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,8 +10,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,11 +37,12 @@ class AppContext:
             self.engine.dispose()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+def secret_values(settings: Settings) -> list[str]:
+    """Every configured secret, so the log filter can scrub it wherever it appears."""
+    secrets = (
+        settings.telegram_token,
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
     )
-    # Third-party chatter that would drown the bot's own lines.
-    for noisy in ("httpx", "apscheduler", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    return [s.get_secret_value() for s in secrets if s is not None]

@@ -6,9 +6,11 @@ import sys
 
 import click
 
-from bot.app import AppContext, configure_logging
+from bot.app import AppContext, secret_values
 from bot.corpus import CorpusError, load_seed_corpus
 from bot.corpus.seed import seed_database
+from bot.lifecycle import backup_command, export_command, prune_command, restore_command
+from bot.ops import configure_logging
 from bot.settings import SettingsError, load_settings
 from storage.db import current_revision, upgrade
 
@@ -22,7 +24,7 @@ def cli(ctx: click.Context) -> None:
     except SettingsError as exc:
         click.echo(f"nkwatch: {exc}", err=True)
         sys.exit(2)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
     app = AppContext(settings=settings)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -64,6 +66,12 @@ def seed(app: AppContext, show: bool) -> None:
                 f"chrome dropped · {item.origin}"
             )
             click.echo("  " + item.cleaned.paragraphs[0][:300])
+
+
+cli.add_command(export_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
+cli.add_command(prune_command)
 
 
 def main() -> None:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
 
     # logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # operations
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = Field(default=None, ge=0, le=65535)  # health + metrics when set
+    retention_days: int | None = Field(default=None, ge=1)  # clear article text older than this
 
     # feed polling
     poll_interval_seconds: int = Field(default=900, ge=30)
