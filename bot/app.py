@@ -8,8 +8,11 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ops import configure_logging
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
+
+__all__ = ["AppContext", "configure_logging", "secret_values"]
 
 
 @dataclass
