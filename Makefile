@@ -15,7 +15,7 @@ $(BIN)/nkwatch: pyproject.toml
 install: $(BIN)/nkwatch
 
 demo: install
-	$(BIN)/nkwatch seed --show
+	$(BIN)/nkwatch demo
 
 test: install
 	$(BIN)/pytest

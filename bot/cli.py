@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import click
 
 from bot.app import AppContext, secret_values
+from bot.claims.commands import (
+    claim_command,
+    claims_command,
+    eval_command,
+    events_command,
+    kb_group,
+)
 from bot.corpus import CorpusError, load_seed_corpus
 from bot.corpus.seed import seed_database
+from bot.digest.commands import deliver_command, demo_command, digest_command
+from bot.feeds.commands import feeds_group, poll_command
 from bot.lifecycle import backup_command, export_command, prune_command, restore_command
 from bot.ops import configure_logging
 from bot.settings import SettingsError, load_settings
+from storage import stats
 from storage.db import current_revision, upgrade
 
 
@@ -68,6 +79,53 @@ def seed(app: AppContext, show: bool) -> None:
             click.echo("  " + item.cleaned.paragraphs[0][:300])
 
 
+@cli.command("run")
+@click.pass_obj
+def run_command(app: AppContext) -> None:
+    """Start the Telegram and/or Slack bot with the poller and digest schedulers."""
+    from bot.run import run  # noqa: PLC0415 - loads the claim engine and both front ends
+
+    sys.exit(asyncio.run(run(app)))
+
+
+@cli.command("status")
+@click.pass_obj
+def status_command(app: AppContext) -> None:
+    """Feeds, stories, claims, deliveries and the last poll, from the database."""
+    with app.sessions() as session:
+        snap = stats.snapshot(session)
+    verdicts = snap.claims_by_verdict
+    deliveries = ", ".join(f"{k} {v}" for k, v in sorted(snap.deliveries_by_status.items()))
+    last_poll = (
+        snap.last_poll_finished.isoformat(timespec="seconds")
+        if snap.last_poll_finished
+        else "never"
+    )
+    click.echo(
+        f"feeds: {snap.feeds_enabled} enabled ({snap.feeds_failing} failing), "
+        f"{snap.feeds_disabled} disabled\n"
+        f"stories: {snap.articles} ({snap.articles_relevant} relevant)\n"
+        f"claims: {verdicts.get('new', 0)} new, {verdicts.get('repeated', 0)} repeated, "
+        f"{verdicts.get('updated', 0)} updated\n"
+        f"subscriptions: {snap.subscriptions_active} active\n"
+        f"deliveries: {deliveries or 'none'}\n"
+        f"poll cycles: {snap.poll_cycles}, fetch errors {snap.poll_errors}, last {last_poll}"
+    )
+
+
+for command in (
+    claim_command,
+    kb_group,
+    claims_command,
+    eval_command,
+    events_command,
+    poll_command,
+    feeds_group,
+    digest_command,
+    deliver_command,
+    demo_command,
+):
+    cli.add_command(command)
 cli.add_command(export_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)

@@ -69,10 +69,20 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = None
     telegram_admin_ids: list[int] = Field(default_factory=list)
+    telegram_webhook_url: str | None = None  # webhook mode instead of long polling when set
+    telegram_webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook must be reachable
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_base_url: str | None = None
+    slack_mode: Literal["auto", "socket", "http"] = "auto"
+    slack_host: str = "0.0.0.0"  # noqa: S104 - Slack must reach HTTP mode
+    slack_port: int = Field(default=3000, ge=0, le=65535)
+    slack_path: str = "/slack/events"
+    slack_admin_ids: list[str] = Field(default_factory=list)
+    slack_digest_interval_seconds: float = Field(default=60, ge=5)
 
     @field_validator("database_url")
     @classmethod

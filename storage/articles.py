@@ -188,3 +188,34 @@ def article_ids_by_feed(session: Session, *, feed_id: int) -> list[int]:
             .order_by(ArticleSource.article_id)
         )
     )
+
+
+def article_ids_by_urls(session: Session, *, urls: Sequence[str]) -> dict[str, int]:
+    """URL -> article id, for articles stored under that URL or seen at it (one query each)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(u for u in urls if u))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        for url, article_id in session.execute(
+            select(ArticleSource.url, ArticleSource.article_id).where(ArticleSource.url.in_(chunk))
+        ):
+            if url is not None:
+                found.setdefault(url, int(article_id))
+        for url, article_id in session.execute(
+            select(Article.url, Article.id).where(Article.url.in_(chunk))
+        ):
+            if url is not None:
+                found[url] = int(article_id)
+    return found
+
+
+def article_ids_by_content_hashes(session: Session, *, hashes: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        for content_hash, article_id in session.execute(
+            select(Article.content_hash, Article.id).where(Article.content_hash.in_(chunk))
+        ):
+            found[content_hash] = int(article_id)
+    return found

@@ -130,7 +130,10 @@ class ArticleSource(Base):
     """Where an article was seen: a feed entry (feed + GUID) or a syndicated copy."""
 
     __tablename__ = "article_sources"
-    __table_args__ = (UniqueConstraint("feed_id", "guid", name="uq_article_sources_feed_guid"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "guid", name="uq_article_sources_feed_guid"),
+        Index("ix_article_sources_url", "url"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(

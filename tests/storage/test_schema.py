@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -12,7 +14,7 @@ from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from storage import articles
 from storage.db import current_revision, upgrade
-from storage.models import Article, Subscription
+from storage.models import Article, Base, Subscription
 from tests.conftest import Database
 
 EXPECTED_TABLES = {
@@ -99,3 +101,10 @@ def test_seeding_twice_adds_nothing(db: Database) -> None:
         assert stored[0].url == "seed:000_ac99243f575947ee.txt"
         assert stored[1].published_inferred is True
         assert "What's Your Reaction?" not in (stored[0].text or "")
+
+
+def test_models_and_migrations_agree(db: Database) -> None:
+    """A model change without its migration (or the reverse) shows up here."""
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []

@@ -1,0 +1,342 @@
+"""Command-line front end of the claim engine: `claim`, `kb`, `claims`, `eval`, `events`.
+
+The lead registers these on the `nkwatch` group; each receives the AppContext (``.settings``,
+``.sessions``) through ``@click.pass_obj``. The engine is built once per process, after pending
+articles (for example a freshly loaded seed corpus) have been extracted and judged, so every
+command sees an up-to-date knowledge base.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+import click
+
+from bot.claims.engine import ClaimEngine, ImportReport, KbRow, parse_kb_line
+from bot.claims.evaluation import (
+    LabelledFileError,
+    Prediction,
+    evaluate,
+    format_report,
+    parse_gold,
+    seed_prefix,
+)
+from bot.claims.lexicon import LexiconError
+from bot.claims.semantic import SemanticUnavailableError
+from storage import claims as claim_store
+from storage import events as event_store
+from storage.articles import get_article
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.claims.types import Verdict
+    from bot.settings import Settings
+
+KB_BATCH = 2000  # kb import commits every this many good lines
+MAX_LINE_CHARS = 20_000
+
+
+class AppLike(Protocol):
+    """What the commands need of ``bot.app.AppContext``."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+
+def build_engine(app: AppLike, *, process: bool = True) -> ClaimEngine:
+    """The engine for this process; pending articles are judged first so the KB is current."""
+    try:
+        engine = ClaimEngine.from_settings(app.settings, app.sessions)
+    except (SemanticUnavailableError, LexiconError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if process:
+        with app.sessions() as session:
+            counts = engine.process_pending(session)
+        if counts.articles:
+            click.echo(
+                f"judged {counts.articles} pending articles: {counts.claims} claims "
+                f"({counts.new} new, {counts.repeated} repeated, {counts.updated} updated)",
+                err=True,
+            )
+    return engine
+
+
+# -------------------------------------------------------------------------------- verdicts
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """The public JSON shape of a verdict, best match first."""
+    return {
+        "status": verdict.status,
+        "matches": [
+            {
+                "claim": m.candidate.text,
+                "score": round(float(m.score), 4),
+                "article": {
+                    "title": m.candidate.article_title,
+                    "source": m.candidate.source,
+                    "published": m.candidate.published.isoformat()
+                    if m.candidate.published
+                    else None,
+                    "url": m.candidate.url,
+                },
+            }
+            for m in verdict.matches
+        ],
+        "changed": [{"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed],
+    }
+
+
+EMPTY_VERDICT_JSON: dict[str, Any] = {"status": "new", "matches": [], "changed": []}
+
+
+def verdict_text(
+    verdict: Verdict, *, event_title: str | None = None, first_seen: str | None = None
+) -> str:
+    """A readable verdict: status, why, what changed, first seen, its event, and the matches."""
+    lines = [f"{verdict.status.upper()}  (score {verdict.score:.2f})"]
+    if verdict.explanation:
+        lines.append(verdict.explanation)
+    for change in verdict.changed:
+        lines.append(f"  changed {change.what}: {change.old} → {change.new}")
+    if first_seen and verdict.status != "new":
+        lines.append(f"  first seen: {first_seen}")
+    if event_title and verdict.status != "new":
+        lines.append(f"  event: {event_title}")
+    if verdict.matches:
+        lines.append("matches:")
+    for rank, match in enumerate(verdict.matches, start=1):
+        cand = match.candidate
+        where = " · ".join(
+            part
+            for part in (
+                cand.article_title,
+                cand.source,
+                cand.published.date().isoformat() if cand.published else None,
+                cand.url,
+            )
+            if part
+        )
+        lines.append(f"  {rank}. {match.score:.2f}  {cand.text}")
+        if where:
+            lines.append(f"       {where}")
+    return "\n".join(lines)
+
+
+def _context(engine: ClaimEngine, verdict: Verdict) -> tuple[str | None, str | None]:
+    """The matched fact's event and where it was first seen, in how many sources."""
+    if verdict.status == "new" or not verdict.matches:
+        return None, None
+    cand = verdict.matches[0].candidate
+    root_id = cand.root_claim_id or cand.claim_id
+    with engine.sessions() as session:
+        event = (
+            event_store.get_event(session, event_id=cand.event_id)
+            if cand.event_id is not None
+            else None
+        )
+        root = claim_store.claim_provenance(session, claim_ids=[root_id]).get(root_id)
+        sources = claim_store.fact_source_count(session, root_claim_id=root_id)
+    event_title = None if event is None else f"#{event.id} {event.title}"
+    first = None
+    if root is not None:
+        when = root.published.date().isoformat() if root.published else "date unknown"
+        where = root.source or root.article_title or root.url or f"claim {root.claim_id}"
+        first = f"{where}, {when}; carried by {sources} source{'s' if sources != 1 else ''}"
+    return event_title, first
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+@click.command("claim")
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per claim.")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.pass_obj
+def claim_command(app: AppLike, text: str | None, as_json: bool, top: int) -> None:
+    """Judge TEXT (or each line of stdin) as new, repeated or updated."""
+    engine = build_engine(app)
+    if text is not None:
+        _print_verdict(engine, text, as_json=as_json, top=top)
+        return
+    for line in sys.stdin:
+        _print_verdict(engine, line, as_json=as_json, top=top)
+        sys.stdout.flush()
+
+
+def _print_verdict(engine: ClaimEngine, text: str, *, as_json: bool, top: int) -> None:
+    text = text.strip()
+    if not text:  # keep one output per input line so answers stay aligned with questions
+        if as_json:
+            click.echo(json.dumps(EMPTY_VERDICT_JSON))
+        else:
+            click.echo("NEW  (empty claim)\n")
+        return
+    verdict = engine.check(text, top=top)
+    if as_json:
+        click.echo(json.dumps(verdict_json(verdict), ensure_ascii=False))
+    else:
+        event_title, first_seen = _context(engine, verdict)
+        click.echo(verdict_text(verdict, event_title=event_title, first_seen=first_seen))
+        click.echo("")
+
+
+@click.group("kb")
+def kb_group() -> None:
+    """The knowledge base of claims."""
+
+
+def _kb_lines(stream: IO[bytes]) -> Iterator[tuple[int, KbRow | None, str | None]]:
+    """(line number, row, error) for every non-blank line."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield number, None, "not UTF-8"
+            continue
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            yield number, None, f"line longer than {MAX_LINE_CHARS} characters"
+            continue
+        try:
+            yield number, parse_kb_line(line), None
+        except ValueError as exc:
+            yield number, None, str(exc)
+
+
+@kb_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.pass_obj
+def kb_import(app: AppLike, file: IO[bytes]) -> None:
+    """Add claims from a JSONL file ({"id", "text", "source", "published"} per line).
+
+    Idempotent on id. Bad lines are reported with their line numbers; every good line is kept.
+    """
+    engine = build_engine(app, process=False)
+    report = ImportReport()
+    batch: list[KbRow] = []
+
+    def flush() -> None:
+        with app.sessions.begin() as session:
+            added = engine.import_claims(session, batch)
+        report.added += added
+        report.present += len(batch) - added
+        batch.clear()
+
+    for number, row, error in _kb_lines(file):
+        if row is None:
+            report.errors.append((number, error or "invalid"))
+            click.echo(f"line {number}: {error}", err=True)
+            continue
+        batch.append(row)
+        if len(batch) >= KB_BATCH:
+            flush()
+    if batch:
+        flush()
+    click.echo(
+        f"kb import: {report.added} added, {report.present} already present, "
+        f"{len(report.errors)} bad lines"
+    )
+
+
+@kb_group.command("process")
+@click.pass_obj
+def kb_process(app: AppLike) -> None:
+    """Extract and judge the claims of articles not processed yet."""
+    build_engine(app)
+
+
+@click.command("claims")
+@click.argument("article_id", type=int)
+@click.pass_obj
+def claims_command(app: AppLike, article_id: int) -> None:
+    """List ARTICLE's claims (an article id) with their verdicts."""
+    build_engine(app)
+    with app.sessions() as session:
+        article = get_article(session, article_id=article_id)
+        if article is None:
+            raise click.ClickException(f"no article with id {article_id}")
+        published = article.published_at.date().isoformat() if article.published_at else "-"
+        click.echo(
+            f"#{article.id} {article.title} · {article.outlet or article.origin} · {published}"
+        )
+        rows = claim_store.list_article_claims(session, article_id=article_id)
+        matched = claim_store.claim_provenance(
+            session, claim_ids=[c.matched_claim_id for c in rows if c.matched_claim_id]
+        )
+        if not rows:
+            click.echo("no claims extracted")
+        for claim in rows:
+            score = f"{claim.score:.2f}" if claim.score is not None else "-"
+            click.echo(f"[{claim.position}] {claim.verdict.upper():<8} {score}  {claim.text}")
+            prov = matched.get(claim.matched_claim_id or -1)
+            if prov is not None:
+                when = prov.published.date().isoformat() if prov.published else "-"
+                click.echo(
+                    f"      matches #{prov.claim_id} ({prov.source or prov.url}, {when}): "
+                    f"{prov.text[:120]}"
+                )
+            for change in claim.changes or []:
+                click.echo(f"      changed {change['what']}: {change['old']} → {change['new']}")
+            if claim.event_id is not None:
+                click.echo(f"      event #{claim.event_id}")
+
+
+@click.command("eval")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--errors/--no-errors", default=True, help="List misjudged claims.")
+@click.pass_obj
+def eval_command(app: AppLike, file: IO[str], errors: bool) -> None:
+    """Score the engine on a labelled JSONL file (id, text, label, refs)."""
+    try:
+        gold = parse_gold(file)
+    except LabelledFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = build_engine(app)
+    predictions: dict[str, Prediction] = {}
+    for item in gold:
+        verdict = engine.check(item.text, top=1)
+        top = verdict.matches[0].candidate.url if verdict.matches else None
+        predictions[item.id] = Prediction(
+            id=item.id, status=verdict.status, top_ref=seed_prefix(top)
+        )
+    click.echo(format_report(evaluate(gold, predictions), show_errors=errors))
+
+
+@click.command("events")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_obj
+def events_command(app: AppLike, limit: int) -> None:
+    """Events with their first-seen date, sources and claim counts."""
+    build_engine(app)
+    with app.sessions() as session:
+        events = event_store.list_events(session, limit=limit)
+    if not events:
+        click.echo("no events yet")
+    for event in events:
+        seen = event.first_seen_at.date().isoformat() if event.first_seen_at else "-"
+        span = ""
+        if event.start_date:
+            span = event.start_date.date().isoformat()
+            if event.end_date and event.end_date != event.start_date:
+                span += f"..{event.end_date.date().isoformat()}"
+        click.echo(
+            f"#{event.event_id} first seen {seen} · {event.claim_count} claims · "
+            f"{len(event.sources)} sources{' · ' + span if span else ''}"
+        )
+        click.echo(f"    {event.title[:160]}")
+        if event.actors:
+            click.echo(f"    actors: {', '.join(event.actors)}")
+        click.echo(f"    sources: {'; '.join(event.sources)}")
+
+
+COMMANDS = (claim_command, kb_group, claims_command, eval_command, events_command)

@@ -1,0 +1,601 @@
+"""The claim engine service: extract, retrieve, judge, store, and group claims into events.
+
+Built once per process (``ClaimEngine.from_settings``): it loads the lexicon, the optional
+sentence encoder and the retrieval index over every stored claim, then keeps the index current
+as it stores new claims, so `/claim` never rebuilds anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from dateutil import parser as date_parser
+
+from bot.claims import judge as judge_module
+from bot.claims.extract import extract, extract_attributes
+from bot.claims.index import Analyzer, ClaimIndex, Hit
+from bot.claims.judge import JudgeParams
+from bot.claims.judge import judge as judge_claim
+from bot.claims.lexicon import Lexicon, load_lexicon
+from bot.claims.normalize import normalize_tokens
+from bot.claims.semantic import Encoder, from_bytes, load_encoder, to_bytes
+from bot.claims.types import (
+    Attributes,
+    Candidate,
+    DateRef,
+    ExtractedClaim,
+    Match,
+    Verdict,
+)
+from storage import claims as claim_store
+from storage import events as event_store
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.settings import Settings
+    from storage.models import Article, Event
+
+log = logging.getLogger(__name__)
+
+JudgeFn = Callable[[ExtractedClaim, Sequence[Candidate]], Verdict]
+
+MAX_CLAIM_CHARS = 2000  # longer input is cut: a claim is a sentence, not an article
+CANDIDATES = 20  # claims offered to the judge per query
+PROVENANCE_CACHE = 200_000  # stored claims' provenance kept in memory
+
+
+@dataclass
+class Counts:
+    """Tally of one ``process_pending`` run."""
+
+    articles: int = 0
+    claims: int = 0
+    new: int = 0
+    repeated: int = 0
+    updated: int = 0
+    events_opened: int = 0
+
+    def add(self, status: str) -> None:
+        self.claims += 1
+        if status in ("new", "repeated", "updated"):
+            setattr(self, status, getattr(self, status) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class KbRow:
+    """A validated ``kb import`` line."""
+
+    external_id: str
+    text: str
+    source: str | None
+    published: datetime | None
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    present: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def parse_kb_line(line: str) -> KbRow:
+    """One JSONL line of ``kb import``; ValueError says what is wrong with it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        msg = f"not JSON ({exc.msg})"
+        raise ValueError(msg) from exc
+    if not isinstance(data, dict):
+        msg = "expected a JSON object"
+        raise ValueError(msg)
+    raw_id = data.get("id")
+    if raw_id is None or isinstance(raw_id, (dict, list, bool)) or not str(raw_id).strip():
+        msg = "missing 'id'"
+        raise ValueError(msg)
+    external_id = str(raw_id).strip()
+    if len(external_id) > 200:
+        msg = "'id' longer than 200 characters"
+        raise ValueError(msg)
+    text = data.get("text")
+    if not isinstance(text, str) or not text.strip():
+        msg = "missing or empty 'text'"
+        raise ValueError(msg)
+    source = data.get("source")
+    if source is not None and not isinstance(source, str):
+        source = str(source)
+    return KbRow(
+        external_id=external_id,
+        text=text.strip(),
+        source=source[:500] if source else None,
+        published=parse_published(data.get("published")),
+    )
+
+
+def parse_published(value: object) -> datetime | None:
+    """ISO dates, datetimes or loose date strings; naive times are taken as UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if not isinstance(value, str):
+        msg = "'published' must be a date string"
+        raise ValueError(msg)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = date_parser.parse(value)
+        except (ValueError, OverflowError) as exc:
+            msg = f"'published' is not a date: {value[:40]!r}"
+            raise ValueError(msg) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_TOKEN_CACHE_SIZE = 200_000
+_token_caches: dict[int, tuple[Lexicon, dict[str, tuple[str, ...]]]] = {}
+
+
+def cached_normalize_tokens(text: str, lexicon: Lexicon) -> list[str]:
+    """``normalize_tokens`` memoised by text and lexicon object; identical results.
+
+    Stored claims are tokenised again each time they are a candidate (by the index when added,
+    by the judge when scored), so caching their tokens removes most of a verdict's cost.
+    """
+    entry = _token_caches.get(id(lexicon))
+    if entry is None or entry[0] is not lexicon:
+        entry = (lexicon, {})  # holding the lexicon keeps its id from being reused
+        _token_caches[id(lexicon)] = entry
+    memo = entry[1]
+    hit = memo.get(text)
+    if hit is None:
+        if len(memo) >= _TOKEN_CACHE_SIZE:
+            memo.clear()
+        hit = tuple(normalize_tokens(text, lexicon))
+        memo[text] = hit
+    return list(hit)
+
+
+def _cache_judge_tokens() -> None:
+    """Adapter: let ``judge.score_candidates`` use the memoised tokenizer.
+
+    The judge re-tokenises every candidate on every call (reported to its owner); until it
+    caches itself, its module-level name is pointed at :func:`cached_normalize_tokens`.
+    """
+    judge_module.__dict__["normalize_tokens"] = cached_normalize_tokens
+
+
+def _retrieval_score(candidate: Candidate) -> float:
+    """Score for a candidate the judge did not score (same fusion as retrieval)."""
+    if candidate.semantic is None:
+        return candidate.lexical
+    return 0.7 * candidate.semantic + 0.3 * candidate.lexical
+
+
+# ------------------------------------------------------------------------------------ engine
+
+
+class ClaimEngine:
+    """Extract, retrieve, judge, store. One per process; not safe for concurrent writers."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        lexicon: Lexicon,
+        encoder: Encoder | None = None,
+        judge: JudgeFn | None = None,
+        params: JudgeParams | None = None,
+        semantic_weight: float = 0.7,
+    ) -> None:
+        self.sessions = sessions
+        self.lexicon = lexicon
+        self.encoder = encoder
+        self._judge: JudgeFn = judge or partial(
+            judge_claim, lexicon=lexicon, params=params or JudgeParams()
+        )
+        tokenizer = partial(cached_normalize_tokens, lexicon=lexicon)
+        self.index = ClaimIndex(
+            Analyzer(tokenizer, stem=False), encoder=encoder, semantic_weight=semantic_weight
+        )
+        self._prov_cache: dict[int, claim_store.ClaimProvenance] = {}
+        _cache_judge_tokens()
+        self._load_index()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, sessions: sessionmaker[Session], **kwargs: Any
+    ) -> ClaimEngine:
+        lexicon = load_lexicon(settings.lexicon_file)
+        encoder = kwargs.pop("encoder", None) or load_encoder(settings.semantic)
+        return cls(sessions, lexicon=lexicon, encoder=encoder, **kwargs)
+
+    @property
+    def semantic(self) -> bool:
+        return self.index.semantic
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _load_index(self, *, batch: int = 5000) -> None:
+        """Index every stored claim; embeddings missing from the cache are computed and kept."""
+        with self.sessions() as session, self.index.bulk_load():
+            ids: list[int] = []
+            texts: list[str] = []
+            blobs: list[bytes | None] = []
+            for row in claim_store.iter_index_rows(session):
+                ids.append(row.claim_id)
+                texts.append(row.text)
+                blobs.append(row.embedding)
+                if len(ids) >= batch:
+                    self._index_batch(session, ids, texts, blobs)
+                    ids, texts, blobs = [], [], []
+            if ids:
+                self._index_batch(session, ids, texts, blobs)
+            session.commit()
+        log.info("claim index loaded: %d claims, semantic=%s", len(self.index), self.semantic)
+
+    def _index_batch(
+        self,
+        session: Session,
+        ids: list[int],
+        texts: list[str],
+        blobs: Sequence[bytes | None],
+    ) -> None:
+        vecs: NDArray[np.float32] | None = None
+        if self.encoder is not None:
+            dim = self.encoder.dim
+            vecs = np.zeros((len(ids), dim), dtype=np.float32)
+            missing: list[int] = []
+            for i, blob in enumerate(blobs):
+                vec = from_bytes(blob, dim) if blob is not None else None
+                if vec is None:
+                    missing.append(i)
+                else:
+                    vecs[i] = vec
+            if missing:
+                fresh = self.index.encode([texts[i] for i in missing])
+                assert fresh is not None
+                vecs[missing] = fresh
+                claim_store.set_embeddings(
+                    session,
+                    embeddings={ids[i]: to_bytes(fresh[j]) for j, i in enumerate(missing)},
+                )
+        self.index.add_many(ids, texts, embeddings=vecs)
+
+    # -- retrieval -----------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        session: Session,
+        text: str,
+        *,
+        k: int = CANDIDATES,
+        query_vec: NDArray[np.float32] | None = None,
+        exclude_article: int | None = None,
+    ) -> list[Candidate]:
+        """The ``k`` best stored claims as judge candidates, best fused score first."""
+        extra = 10 if exclude_article is not None else 0
+        hits = self.index.search(text, k + extra, query_vec=query_vec)
+        found = self._provenance(session, [h.claim_id for h in hits])
+        out: list[Candidate] = []
+        for hit in hits:
+            prov = found.get(hit.claim_id)
+            if prov is None or (exclude_article is not None and prov.article_id == exclude_article):
+                continue
+            out.append(_candidate(hit, prov))
+            if len(out) >= k:
+                break
+        return out
+
+    def _provenance(
+        self, session: Session, claim_ids: Sequence[int]
+    ) -> dict[int, claim_store.ClaimProvenance]:
+        """Provenance by id, from the cache or one query for the misses.
+
+        A stored claim's text, attributes, source, event and root never change after it is
+        judged, so caching them is safe; the cache is bounded and simply dropped when full.
+        """
+        cache = self._prov_cache
+        found = {cid: cache[cid] for cid in claim_ids if cid in cache}
+        missing = [cid for cid in claim_ids if cid not in found]
+        if missing:
+            fetched = claim_store.claim_provenance(session, claim_ids=missing)
+            if len(cache) + len(fetched) > PROVENANCE_CACHE:
+                cache.clear()
+            cache.update(fetched)
+            found.update(fetched)
+        return found
+
+    # -- /claim --------------------------------------------------------------------------
+
+    def check(self, text: str, *, top: int = 5, published: datetime | None = None) -> Verdict:
+        """Judge one claim against the knowledge base without storing it."""
+        text = " ".join(text.split())[:MAX_CLAIM_CHARS]
+        when = published or datetime.now(UTC)
+        attrs = extract_attributes(text, published=when, lexicon=self.lexicon)
+        claim = ExtractedClaim(text=text, position=0, attrs=attrs)
+        with self.sessions() as session:
+            candidates = self.retrieve(session, text, k=max(CANDIDATES, top))
+        verdict = self._judge(claim, candidates)
+        return replace(verdict, matches=rank_matches(verdict, candidates, top))
+
+    # -- ingest --------------------------------------------------------------------------
+
+    def ingest_article(self, session: Session, article: Article) -> list[Verdict]:
+        """Extract, judge and store an article's claims; they join the index as they are stored.
+
+        Claims of the same article are never each other's match (a story restating its lead is
+        not a repeat). The caller owns the transaction.
+        """
+        published = article.published_at or article.fetched_at or datetime.now(UTC)
+        extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
+        vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        verdicts: list[Verdict] = []
+        story: list[_StoryEvent] = []  # events this article's claims opened or joined
+        for i, claim in enumerate(extracted):
+            qvec = None if vecs is None else vecs[i]
+            candidates = self.retrieve(
+                session, claim.text, query_vec=qvec, exclude_article=article.id
+            )
+            verdict = self._judge(claim, candidates)
+            event_id = self._event_for(session, story, claim, verdict, published)
+            best = verdict.matches[0].candidate if verdict.matches else None
+            matched = best if verdict.status != "new" else None
+            stored = claim_store.add_claim(
+                session,
+                text=claim.text,
+                attrs=claim.attrs.to_json(),
+                article_id=article.id,
+                position=claim.position,
+                verdict=verdict.status,
+                score=float(verdict.score),
+                changes=[{"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed],
+                matched_claim_id=matched.claim_id if matched else None,
+                root_claim_id=(matched.root_claim_id or matched.claim_id) if matched else None,
+                event_id=event_id,
+                first_seen_at=published,
+                embedding=None if qvec is None else to_bytes(qvec),
+            )
+            self.index.add(stored.id, claim.text, embedding=qvec)
+            verdicts.append(verdict)
+        claim_store.mark_claims_extracted(session, article_id=article.id)
+        return verdicts
+
+    def process_pending(self, session: Session) -> Counts:
+        """Every article not yet processed, oldest publication first; commits after each."""
+        counts = Counts()
+        before = event_store.count_events(session)
+        for article in claim_store.unextracted_articles(session):
+            try:
+                verdicts = self.ingest_article(session, article)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("claim extraction failed for article %s", article.id)
+                self._forget_article(article.id)
+                continue
+            counts.articles += 1
+            for verdict in verdicts:
+                counts.add(verdict.status)
+        counts.events_opened = event_store.count_events(session) - before
+        return counts
+
+    # -- events --------------------------------------------------------------------------
+
+    def _forget_article(self, article_id: int) -> None:
+        """After a rollback: the article's claims are gone, so stop serving them from cache.
+
+        (Their index entries stay but find no provenance, so retrieval skips them.)
+        """
+        stale = [cid for cid, prov in self._prov_cache.items() if prov.article_id == article_id]
+        for cid in stale:
+            del self._prov_cache[cid]
+
+    def _event_for(
+        self,
+        session: Session,
+        story: list[_StoryEvent],
+        claim: ExtractedClaim,
+        verdict: Verdict,
+        published: datetime,
+    ) -> int:
+        """A repeat or update joins its match's event; a new claim joins an event of the same
+        story sharing an actor and something specific, or opens a new event."""
+        attrs = claim.attrs
+        start, end = _span(attrs.dates)
+        place = attrs.places[0] if attrs.places else None
+        if verdict.status != "new" and verdict.matches:
+            event_id = verdict.matches[0].candidate.event_id
+            if event_id is not None:
+                event = event_store.extend_event(
+                    session,
+                    event_id=event_id,
+                    actors=attrs.actors,
+                    place=place,
+                    start_date=start,
+                    end_date=end,
+                    first_seen_at=published,
+                    widen_span=True,
+                )
+                if event is not None:
+                    _remember(story, event, attrs)
+                    return event.id
+        best = _same_story_event(story, attrs)
+        if best is not None:
+            event = event_store.extend_event(
+                session,
+                event_id=best.event_id,
+                actors=attrs.actors,
+                place=place,
+                start_date=start,
+                end_date=end,
+            )
+            if event is not None:
+                _remember(story, event, attrs)
+                return event.id
+        event = event_store.add_event(
+            session,
+            title=claim.text,
+            place=place,
+            actors=attrs.actors,
+            start_date=start,
+            end_date=end,
+            first_seen_at=published,
+        )
+        _remember(story, event, attrs)
+        return event.id
+
+    # -- knowledge base import -----------------------------------------------------------
+
+    def import_claims(self, session: Session, rows: Sequence[KbRow], *, batch: int = 512) -> int:
+        """Store external claims (idempotent on id) and index them; returns how many were new."""
+        added_total = 0
+        now = datetime.now(UTC)
+        for lo in range(0, len(rows), batch):
+            chunk = rows[lo : lo + batch]
+            prepared = [
+                claim_store.ExternalClaim(
+                    external_id=row.external_id,
+                    text=row.text,
+                    source=row.source,
+                    published=row.published,
+                    attrs=extract_attributes(
+                        row.text, published=row.published or now, lexicon=self.lexicon
+                    ).to_json(),
+                )
+                for row in chunk
+            ]
+            added, _ = claim_store.import_external_claims(session, rows=prepared)
+            if not added:
+                continue
+            texts = [c.text for c in added]
+            vecs = self.index.encode(texts)
+            if vecs is not None:
+                claim_store.set_embeddings(
+                    session, embeddings={c.id: to_bytes(vecs[i]) for i, c in enumerate(added)}
+                )
+            self.index.add_many([c.id for c in added], texts, embeddings=vecs)
+            added_total += len(added)
+        return added_total
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def _candidate(hit: Hit, prov: claim_store.ClaimProvenance) -> Candidate:
+    return Candidate(
+        claim_id=prov.claim_id,
+        text=prov.text,
+        attrs=Attributes.from_json(prov.attrs),
+        lexical=hit.lexical,
+        semantic=hit.semantic,
+        article_id=prov.article_id,
+        article_title=prov.article_title,
+        source=prov.source,
+        published=prov.published,
+        url=prov.url,
+        event_id=prov.event_id,
+        root_claim_id=prov.root_claim_id,
+    )
+
+
+def rank_matches(verdict: Verdict, candidates: Sequence[Candidate], top: int) -> tuple[Match, ...]:
+    """Matches best first, always ``top`` long when the store has that many candidates.
+
+    The judge's own matches come first in its order (its top match is what the verdict is about);
+    candidates it did not score follow in retrieval order, scored by their fused retrieval score.
+    """
+    out: list[Match] = []
+    seen: set[int] = set()
+    for match in verdict.matches:
+        if match.candidate.claim_id not in seen:
+            out.append(match)
+            seen.add(match.candidate.claim_id)
+    for cand in candidates:
+        if cand.claim_id not in seen:
+            out.append(Match(candidate=cand, score=round(_retrieval_score(cand), 4)))
+            seen.add(cand.claim_id)
+    return tuple(out[:top])
+
+
+def _span(dates: Iterable[DateRef]) -> tuple[datetime | None, datetime | None]:
+    refs = list(dates)
+    if not refs:
+        return None, None
+    start = min(d.start for d in refs)
+    end = max(d.end for d in refs)
+    return _at_midnight(start), _at_midnight(end)
+
+
+def _at_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+@dataclass
+class _StoryEvent:
+    """What one story has said so far about an event it reports."""
+
+    event_id: int
+    actors: set[str]
+    specifics: set[str]  # weapons and places named by the story's claims in this event
+    start: datetime | None
+    end: datetime | None
+
+
+def _remember(story: list[_StoryEvent], event: Event, attrs: Attributes) -> None:
+    for item in story:
+        if item.event_id == event.id:
+            break
+    else:
+        item = _StoryEvent(event.id, set(), set(), None, None)
+        story.append(item)
+    item.actors = set(event.actors or [])
+    item.specifics.update(attrs.weapons, attrs.places)
+    item.start, item.end = event.start_date, event.end_date
+
+
+def _same_story_event(story: Sequence[_StoryEvent], attrs: Attributes) -> _StoryEvent | None:
+    """The event of this story the claim most plausibly reports.
+
+    It must share an actor and something specific (an overlapping date, or a weapon or place the
+    story named for it); a clearly different time rules it out. Sharing only an actor is not
+    enough: nearly every sentence of a story names its protagonist.
+    """
+    if not attrs.actors:
+        return None
+    start, end = _span(attrs.dates)
+    specific = set(attrs.weapons) | set(attrs.places)
+    best: _StoryEvent | None = None
+    best_overlap = 0
+    for item in story:
+        overlap = len(item.actors & set(attrs.actors))
+        if overlap == 0:
+            continue
+        dated = _overlap(start, end, item.start, item.end)
+        if dated is False:
+            continue  # a clearly different time is a different happening
+        if not dated and not (specific & item.specifics):
+            continue
+        if overlap > best_overlap:
+            best, best_overlap = item, overlap
+    return best
+
+
+def _overlap(
+    a_start: datetime | None,
+    a_end: datetime | None,
+    b_start: datetime | None,
+    b_end: datetime | None,
+) -> bool | None:
+    """Whether two spans overlap; None when either is unknown."""
+    if a_start is None or a_end is None or b_start is None or b_end is None:
+        return None
+    return a_start <= b_end and b_start <= a_end

@@ -1,0 +1,399 @@
+"""Judgment: is a claim new, repeated or updated against the stored claims retrieval offers?
+
+Each candidate gets a similarity from the two texts (weighted coverage of normalised tokens, with
+fuzzy credit for near-identical tokens), fused with the semantic cosine when the model is on, and
+adjusted by agreement of weapons, places, figures and dates. The best candidate above the threshold
+decides the status: *repeated* when its figures and dates agree, *updated* when the same fact
+carries a different figure (same unit) or a date shifted by up to ``date_shift_days``, and *new*
+when nothing is similar enough or the similar claims are about a clearly different time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from bot.claims.extract import date_explicitness, extract_attributes
+from bot.claims.lexicon import Lexicon
+from bot.claims.normalize import normalize_tokens
+from bot.claims.types import (
+    Attributes,
+    Candidate,
+    Change,
+    DateRef,
+    ExtractedClaim,
+    Match,
+    Quantity,
+    Verdict,
+)
+
+__all__ = ["CandidateScore", "JudgeParams", "judge", "score_candidates"]
+
+DateOutcome = Literal["none", "agree", "shift", "far"]
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeParams:
+    """Thresholds and weights (tuned on the dev set with bench/tune_judge.py)."""
+
+    threshold: float = 0.44  # fused similarity below this -> new
+    semantic_weight: float = 0.35  # share of the semantic cosine in the fused similarity
+    semantic_floor: float = 0.2  # cosine mapped linearly from [floor, ceil] to [0, 1]
+    semantic_ceil: float = 0.9
+    claim_coverage_weight: float = 0.8  # geometric weight of claim-side vs candidate-side coverage
+    fuzzy_min_ratio: float = 88.0  # near-identical tokens (spelling slips) get partial credit
+    fuzzy_credit: float = 0.7
+    weapon_conflict_penalty: float = 0.12
+    place_conflict_penalty: float = 0.12
+    unit_conflict_penalty: float = 0.12  # "10,000 troops" is not "6,700 containers"
+    unmatched_figure_penalty: float = 0.05  # the claim brings a figure the stored claim lacks
+    quantity_agree_bonus: float = 0.05
+    change_penalty: float = 0.02  # among equals, prefer the candidate that agrees
+    date_far_penalty: float = 0.3
+    date_shift_days: int = 45  # a date moved by up to this many days is an update
+    date_margin: float = 0.1  # candidates this close to the best decide date conflicts
+    published_slack_days: int = 31  # an event this long after an article cannot be in it
+    quantity_equal_tolerance: float = 0.005
+    numeric_token_weight: float = 0.25
+    generic_weapons: tuple[str, ...] = ("missile", "artillery", "shell")
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateScore:
+    """A candidate's score and why: the parts feed the verdict and the tuning bench."""
+
+    candidate: Candidate
+    score: float
+    similarity: float
+    lexical: float
+    semantic: float | None
+    date_outcome: DateOutcome
+    changes: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ------------------------------------------------------------------------------ lexical
+
+
+def _weights(
+    claim_tokens: set[str], pools: list[set[str]], params: JudgeParams
+) -> dict[str, float]:
+    """Pool IDF: a token shared by most candidates tells them apart less than a rare one.
+
+    Figures weigh little here: whether they agree is the attribute comparison's business, and a
+    changed figure must not hide that the rest of the sentence is the same fact.
+    """
+    n = len(pools)
+    df: Counter[str] = Counter()
+    for toks in pools:
+        df.update(toks)
+    vocab = set(claim_tokens).union(*pools) if pools else set(claim_tokens)
+    return {
+        t: math.log(1.0 + (n + 1.0) / (df[t] + 0.5))
+        * (params.numeric_token_weight if t[:1].isdigit() else 1.0)
+        for t in vocab
+    }
+
+
+def _coverage(
+    src: set[str], dst: set[str], weights: dict[str, float], params: JudgeParams
+) -> float:
+    total = sum(weights[t] for t in src)
+    if total <= 0:
+        return 0.0
+    got = 0.0
+    unmatched: list[str] = []
+    for t in src:
+        if t in dst:
+            got += weights[t]
+        else:
+            unmatched.append(t)
+    if unmatched and dst:
+        others = [d for d in dst if len(d) >= 5 and not d.isdigit()]
+        for t in unmatched:
+            if len(t) < 5 or t[0].isdigit():
+                continue
+            best = max((fuzz.ratio(t, d) for d in others), default=0.0)
+            if best >= params.fuzzy_min_ratio:
+                got += weights[t] * params.fuzzy_credit
+    return got / total
+
+
+def _lexical(
+    claim_tokens: set[str], cand_tokens: set[str], weights: dict[str, float], params: JudgeParams
+) -> float:
+    if not claim_tokens or not cand_tokens:
+        return 0.0
+    cq = _coverage(claim_tokens, cand_tokens, weights, params)
+    cd = _coverage(cand_tokens, claim_tokens, weights, params)
+    a = params.claim_coverage_weight
+    return float((cq**a) * (cd ** (1.0 - a)))
+
+
+# ------------------------------------------------------------------------------ attributes
+
+
+def _q_equal(a: float, b: float, params: JudgeParams) -> bool:
+    return abs(a - b) <= params.quantity_equal_tolerance * max(abs(a), abs(b), 1.0)
+
+
+def _fmt_q(q: Quantity) -> str:
+    return q.text.strip() or f"{q.value:g} {q.unit}"
+
+
+def _compare_quantities(
+    claim: Attributes, cand: Attributes, params: JudgeParams
+) -> tuple[int, list[Change]]:
+    agree = 0
+    changes: list[Change] = []
+    for q in claim.quantities:
+        same_unit = [c for c in cand.quantities if c.unit == q.unit]
+        if not same_unit:
+            continue
+        if any(_q_equal(q.value, c.value, params) for c in same_unit):
+            agree += 1
+            continue
+        old = min(
+            same_unit, key=lambda c: abs(math.log((abs(c.value) + 1e-9) / (abs(q.value) + 1e-9)))
+        )
+        changes.append(Change(what=q.unit, old=_fmt_q(old), new=_fmt_q(q)))
+    return agree, changes
+
+
+def _gap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
+    if a_start <= b_end and b_start <= a_end:
+        return 0
+    return abs((a_start - b_start).days)
+
+
+def _shift_year(d: date, year: int) -> date:
+    try:
+        return d.replace(year=year)
+    except ValueError:  # 29 February
+        return d.replace(year=year, day=28)
+
+
+def _compare_dates(
+    claim: Attributes, cand: Candidate, cand_attrs: Attributes, params: JudgeParams
+) -> tuple[DateOutcome, list[Change]]:
+    """Compare only what the claim states: its years if given, else its calendar days."""
+    outcome: DateOutcome = "none"
+    changes: list[Change] = []
+    rank = {"none": 0, "agree": 1, "shift": 2, "far": 3}
+    for ref in claim.dates:
+        kind = date_explicitness(ref)
+        if kind == "relative":
+            continue
+        best: tuple[int, DateRef] | None = None
+        for other in cand_attrs.dates:
+            if kind == "absolute":
+                gap = _gap_days(ref.start, ref.end, other.start, other.end)
+            else:
+                gap = min(
+                    _gap_days(
+                        _shift_year(ref.start, y),
+                        _shift_year(ref.end, y + (ref.end.year - ref.start.year)),
+                        other.start,
+                        other.end,
+                    )
+                    for y in (other.start.year - 1, other.start.year, other.start.year + 1)
+                )
+            if best is None or gap < best[0]:
+                best = (gap, other)
+        this: DateOutcome
+        if best is None:
+            published = cand.published.date() if cand.published is not None else None
+            if (
+                kind == "absolute"
+                and published is not None
+                and ref.start > published + timedelta(days=params.published_slack_days)
+            ):
+                this = "far"  # the claim's event is after the stored article was written
+            else:
+                continue
+        elif best[0] == 0:
+            this = "agree"
+        elif best[0] <= params.date_shift_days and (
+            ref.precision == best[1].precision or ref.precision == "day"
+        ):
+            this = "shift"
+            changes.append(Change(what="date", old=best[1].text, new=ref.text))
+        else:
+            this = "far"
+        if rank[this] > rank[outcome]:
+            outcome = this
+    if outcome == "far":
+        changes = []
+    return outcome, changes
+
+
+def _weapon_conflict(mine: Sequence[str], theirs: Sequence[str], generic: set[str]) -> bool:
+    """The claim names a specific weapon the candidate, which does talk weapons, never names."""
+    specific = {w for w in mine if w not in generic}
+    return bool(specific) and bool(theirs) and not (specific & set(theirs))
+
+
+def _conflict(mine: Sequence[str], theirs: Sequence[str], ignore: set[str]) -> bool:
+    a = {x for x in mine if x not in ignore}
+    b = {x for x in theirs if x not in ignore}
+    return bool(a) and bool(b) and not (a & b)
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def score_candidates(
+    claim: ExtractedClaim,
+    candidates: Sequence[Candidate],
+    *,
+    lexicon: Lexicon,
+    params: JudgeParams | None = None,
+) -> list[CandidateScore]:
+    """Every candidate scored, best first."""
+    p = params or JudgeParams()
+    claim_tokens = set(normalize_tokens(claim.text, lexicon))
+    cand_tokens = [set(normalize_tokens(c.text, lexicon)) for c in candidates]
+    weights = _weights(claim_tokens, cand_tokens, p)
+    generic = set(p.generic_weapons)
+    metonyms = set(lexicon.entity_tokens)
+    out: list[CandidateScore] = []
+    for cand, toks in zip(candidates, cand_tokens, strict=True):
+        attrs = cand.attrs
+        if attrs == Attributes() and cand.published is not None:
+            attrs = extract_attributes(cand.text, published=cand.published, lexicon=lexicon)
+        lex = _lexical(claim_tokens, toks, weights, p)
+        sem = cand.semantic
+        if sem is None:
+            sim = lex
+        else:
+            sem_n = min(
+                1.0, max(0.0, (sem - p.semantic_floor) / (p.semantic_ceil - p.semantic_floor))
+            )
+            sim = (1.0 - p.semantic_weight) * lex + p.semantic_weight * sem_n
+        notes: list[str] = []
+        score = sim
+        if _weapon_conflict(claim.attrs.weapons, attrs.weapons, generic):
+            score -= p.weapon_conflict_penalty
+            notes.append("different weapons")
+        if _conflict(
+            [q.unit for q in claim.attrs.quantities], [q.unit for q in attrs.quantities], set()
+        ):
+            score -= p.unit_conflict_penalty
+            notes.append("counts different things")
+        if _conflict(claim.attrs.places, attrs.places, metonyms):
+            score -= p.place_conflict_penalty
+            notes.append("different places")
+        agree, q_changes = _compare_quantities(claim.attrs, attrs, p)
+        if claim.attrs.quantities and not agree and not q_changes:
+            score -= p.unmatched_figure_penalty
+            notes.append("figure not in stored claim")
+        if agree:
+            score += p.quantity_agree_bonus
+        outcome, d_changes = _compare_dates(claim.attrs, cand, attrs, p)
+        if outcome == "far":
+            score -= p.date_far_penalty
+            notes.append("different time")
+        changes = tuple(q_changes + d_changes)
+        if changes:
+            score -= p.change_penalty
+        out.append(
+            CandidateScore(
+                candidate=cand,
+                score=max(0.0, min(1.0, score)),
+                similarity=sim,
+                lexical=lex,
+                semantic=sem,
+                date_outcome=outcome,
+                changes=changes,
+                notes=tuple(notes),
+            )
+        )
+    out.sort(key=lambda s: (-s.score, -s.similarity, s.candidate.claim_id))
+    return out
+
+
+def _where(c: Candidate) -> str:
+    parts = [c.source or c.article_title or c.url or f"claim {c.claim_id}"]
+    if c.published is not None:
+        parts.append(c.published.date().isoformat())
+    return ", ".join(parts)
+
+
+def _quote(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def judge(
+    claim: ExtractedClaim,
+    candidates: Sequence[Candidate],
+    *,
+    lexicon: Lexicon,
+    params: JudgeParams | None = None,
+) -> Verdict:
+    """The verdict on one claim against the candidates retrieval found (all scored, best first)."""
+    p = params or JudgeParams()
+    scored = score_candidates(claim, candidates, lexicon=lexicon, params=p)
+    matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
+    if not scored:
+        return Verdict(
+            status="new", score=0.0, explanation="New: nothing stored resembles this claim."
+        )
+    top = scored[0]
+
+    # A claim that names a clearly different time than the similar stored claims is a new event,
+    # even when an undated stored claim happens to read alike.
+    close = [
+        s for s in scored if s.similarity >= max(p.threshold, scored[0].similarity - p.date_margin)
+    ]
+    close_by_sim = sorted(close, key=lambda s: -s.similarity)
+    dated = [s for s in close_by_sim if s.date_outcome != "none"]
+    if dated and all(s.date_outcome == "far" for s in dated):
+        far = dated[0]
+        return Verdict(
+            status="new",
+            score=top.score,
+            matches=matches,
+            explanation=(
+                f"New: the closest stored claim {_quote(far.candidate.text)} "
+                f"({_where(far.candidate)}) is about a different time than this one."
+            ),
+        )
+
+    if top.score < p.threshold:
+        return Verdict(
+            status="new",
+            score=top.score,
+            matches=matches,
+            explanation=(
+                f"New: the closest stored claim {_quote(top.candidate.text)} "
+                f"({_where(top.candidate)}) scores {top.score:.2f}, below {p.threshold:.2f}."
+            ),
+        )
+    if top.changes:
+        what = "; ".join(f"{c.what} {c.old} → {c.new}" for c in top.changes)
+        return Verdict(
+            status="updated",
+            score=top.score,
+            matches=matches,
+            changed=top.changes,
+            explanation=(
+                f"Updated: same fact as {_quote(top.candidate.text)} "
+                f"({_where(top.candidate)}, score {top.score:.2f}) with {what}."
+            ),
+        )
+    return Verdict(
+        status="repeated",
+        score=top.score,
+        matches=matches,
+        explanation=(
+            f"Repeated: matches {_quote(top.candidate.text)} "
+            f"({_where(top.candidate)}), score {top.score:.2f}."
+        ),
+    )

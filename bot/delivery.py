@@ -1,0 +1,624 @@
+"""Compose due digests into the outbox and deliver the outbox, for any platform.
+
+``compose_due`` records what a subscriber will get *before* anything is sent; ``deliver_pending``
+sends recorded messages through a ``Sender`` and records the platform's answer after each part.
+Storage (``storage.deliveries``) explains the row states and what a crash at each point leaves.
+
+A ``Sender`` sends one message (one part of a delivery) and classifies every failure:
+``Retryable`` (try later), ``Permanent`` (the chat is gone: deactivate the subscription),
+``Rejected`` (this message is refused: fail the delivery, keep the subscription), ``ChatMoved``
+(send to the new chat id) and ``Ambiguous`` (timed out: the platform may have delivered it, so it
+is recorded, logged and counted, never resent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest.model import Digest, DigestLimits, build_digest, should_send
+from bot.digest.query import load_stories
+from bot.digest.render import platform_messages
+from storage import deliveries as outbox
+from storage.models import Delivery, Subscription
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Sender contract
+
+
+class DeliveryError(Exception):
+    """Base of the errors a ``Sender`` raises; the message is logged and stored."""
+
+
+class RetryableError(DeliveryError):
+    """Not accepted now (flood limit, server busy, no connection): try again after a pause."""
+
+    def __init__(self, message: str, *, after_seconds: float = 30.0) -> None:
+        super().__init__(message)
+        self.after_seconds = after_seconds
+
+
+class PermanentError(DeliveryError):
+    """The chat cannot receive anything (blocked, kicked, channel gone): deactivate it."""
+
+
+class RejectedError(DeliveryError):
+    """This message was refused (bad request): fail the delivery but keep the subscription."""
+
+
+class AmbiguousError(DeliveryError):
+    """The send timed out after the request left: the platform may have delivered it."""
+
+
+class ChatMovedError(DeliveryError):
+    """The chat has a new id (a Telegram group became a supergroup)."""
+
+    def __init__(self, message: str, *, new_chat_id: str) -> None:
+        super().__init__(message)
+        self.new_chat_id = new_chat_id
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
+        """Send one message; return the platform's message ids or raise a ``DeliveryError``."""
+        ...
+
+
+SenderLookup = Callable[[str], "Sender | None"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# --------------------------------------------------------------------------------------------
+# Composing
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r, using UTC", name)
+        return ZoneInfo("UTC")
+
+
+def last_occurrence(at: time, tz: str, now: datetime) -> datetime:
+    """The latest local ``at`` o'clock in ``tz`` that is not after ``now``, in UTC."""
+    place = zone(tz)
+    local_now = now.astimezone(place)
+    for days_back in range(3):
+        day = local_now.date() - timedelta(days=days_back)
+        candidate = datetime.combine(day, at.replace(tzinfo=None), tzinfo=place)
+        if candidate <= local_now:
+            return candidate.astimezone(UTC)
+    return (local_now - timedelta(days=1)).astimezone(UTC)  # pragma: no cover - unreachable
+
+
+@dataclass
+class ComposeStats:
+    composed: int = 0
+    skipped_empty: int = 0  # empty windows closed without a message (send_empty off)
+    busy: int = 0  # an earlier delivery is still open, or another process is composing
+    article_ids: list[int] = field(default_factory=list)
+    # One run renders each distinct window once, however many chats share it.
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+
+
+def _payload(platform: str, digest_messages: list[dict[str, Any]], totals: Any) -> dict[str, Any]:
+    return {
+        "platform": platform,
+        "messages": digest_messages,
+        "totals": {
+            "stories": totals.stories,
+            "new": totals.new,
+            "updated": totals.updated,
+            "repeated": totals.repeated,
+        },
+    }
+
+
+def compose_for(
+    session: Session,
+    sub: Subscription,
+    *,
+    kind: str,
+    since: datetime | None,
+    until: datetime,
+    limits: DigestLimits | None = None,
+    stats: ComposeStats,
+) -> Delivery | None:
+    """Record one delivery for ``sub`` covering ``(since, until]``; the caller holds its lock."""
+    key = (kind, since, until, sub.min_relevance)
+    if key not in stats.cache:
+        stories = load_stories(session, since=since, until=until, min_relevance=sub.min_relevance)
+        if kind == "instant":
+            stories = [s for s in stories if any(c.verdict != "repeated" for c in s.claims)]
+        title = "nkwatch alert" if kind == "instant" else "nkwatch digest"
+        stats.cache[key] = build_digest(
+            stories, since=since, until=until, title=title, limits=limits
+        )
+    digest: Digest = stats.cache[key]
+    if kind == "instant" and digest.is_empty:
+        if outbox.covers_window(sub, kind):
+            outbox.advance_covered(session, subscription_id=sub.id, until=until)
+        stats.skipped_empty += 1
+        return None
+    if kind == "digest" and not should_send(digest, send_empty=sub.send_empty):
+        outbox.advance_covered(session, subscription_id=sub.id, until=until)
+        stats.skipped_empty += 1
+        return None
+    delivery = outbox.create_delivery(
+        session,
+        subscription_id=sub.id,
+        kind=kind,
+        window_start=since,
+        window_end=until,
+        article_ids=list(digest.article_ids),
+        payload=_payload(sub.platform, _messages(stats, key, digest, sub.platform), digest.totals),
+    )
+    stats.composed += 1
+    stats.article_ids.extend(digest.article_ids)
+    log.info(
+        "composed delivery %s (%s) for subscription %s: %d stories",
+        delivery.id,
+        kind,
+        sub.id,
+        len(digest.article_ids),
+    )
+    return delivery
+
+
+def _messages(
+    stats: ComposeStats, key: tuple[Any, ...], digest: Digest, platform: str
+) -> list[dict[str, Any]]:
+    rendered_key = (*key, platform)
+    if rendered_key not in stats.cache:
+        stats.cache[rendered_key] = platform_messages(digest, platform)
+    messages: list[dict[str, Any]] = stats.cache[rendered_key]
+    return messages
+
+
+def compose_due(
+    session: Session,
+    now: datetime,
+    *,
+    settle_seconds: float = 30.0,
+    instant_horizon: timedelta = timedelta(days=2),
+    limits: DigestLimits | None = None,
+    platforms: Sequence[str] | None = None,
+) -> ComposeStats:
+    """Record the digests and instant alerts that are due at ``now``; commits per subscription.
+
+    A daily digest is due once the subscription's local ``digest_time`` has passed (plus
+    ``settle_seconds``, so claims committed just before are in it) and its window is not covered
+    yet. A subscription with an open delivery of the same kind gets nothing new until that one is
+    done, so a crash between composing and sending never produces a second copy.
+    """
+    stats = ComposeStats()
+    ids = [s.id for s in outbox.active_subscriptions(session)]
+    session.commit()
+    horizon = now - timedelta(seconds=settle_seconds)
+    for sub_id in ids:
+        try:
+            sub = outbox.lock_subscription(session, subscription_id=sub_id)
+            if sub is None or not sub.active:
+                stats.busy += sub is None
+                session.rollback()
+                continue
+            if platforms is not None and sub.platform not in platforms:
+                session.rollback()
+                continue
+            _compose_one(
+                session,
+                sub,
+                now=now,
+                horizon=horizon,
+                limits=limits,
+                stats=stats,
+                instant_horizon=instant_horizon,
+            )
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("composing for subscription %s failed", sub_id)
+    return stats
+
+
+def _compose_one(
+    session: Session,
+    sub: Subscription,
+    *,
+    now: datetime,
+    horizon: datetime,
+    limits: DigestLimits | None,
+    stats: ComposeStats,
+    instant_horizon: timedelta,
+) -> None:
+    if sub.mode != "instant":
+        due_at = last_occurrence(sub.digest_time, sub.timezone, now)
+        fresh = sub.covered_until is None and due_at >= sub.created_at
+        if due_at <= horizon and (fresh or (sub.covered_until and sub.covered_until < due_at)):
+            if outbox.open_delivery(session, subscription_id=sub.id, kind="digest"):
+                stats.busy += 1
+            else:
+                since = sub.covered_until or due_at - timedelta(days=1)
+                compose_for(
+                    session,
+                    sub,
+                    kind="digest",
+                    since=since,
+                    until=due_at,
+                    limits=limits,
+                    stats=stats,
+                )
+    if sub.mode == "instant" or sub.instant_alerts:
+        if outbox.open_delivery(session, subscription_id=sub.id, kind="instant"):
+            stats.busy += 1
+            return
+        starts = [now - instant_horizon, sub.created_at]
+        last = outbox.last_window_end(session, subscription_id=sub.id, kind="instant")
+        if last is not None:
+            starts.append(last)
+        if sub.mode == "instant" and sub.covered_until is not None:
+            starts.append(sub.covered_until)
+        since = max(starts)
+        if since < horizon:
+            compose_for(
+                session, sub, kind="instant", since=since, until=horizon, limits=limits, stats=stats
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Delivering
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0  # deliveries completed with every part accepted
+    messages: int = 0  # parts accepted by the platform
+    ambiguous: int = 0  # parts that may or may not have arrived (timed out, or crash mid-send)
+    retried: int = 0
+    failed: int = 0
+    deactivated: int = 0
+    moved: int = 0
+
+
+@dataclass
+class DeliveryLoop:
+    """Sends outbox rows; several loops (processes) can share one database."""
+
+    sessions: sessionmaker[Session]
+    sender_for_platform: SenderLookup
+    platforms: Sequence[str] | None = None
+    owner: str = field(default_factory=default_owner)
+    lease_seconds: float = 120.0
+    max_attempts: int = 8
+    concurrency: int = 8
+    clock: Callable[[], datetime] = utcnow
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+
+    def recover(self) -> int:
+        with self.sessions.begin() as session:
+            rows = outbox.recover_interrupted(session, owner=self.owner, now=self.clock())
+            for row in rows:
+                log.warning(
+                    "delivery %s (subscription %s) was interrupted mid-send: part recorded as "
+                    "ambiguous, not resent",
+                    row.id,
+                    row.subscription_id,
+                )
+        self.stats.ambiguous += len(rows)
+        return len(rows)
+
+    async def run_once(self, *, batch: int = 50) -> int:
+        """Recover interrupted rows, then send every row that is due now; returns rows handled."""
+        self.recover()
+        handled = 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def guarded(delivery_id: int) -> None:
+            async with gate:
+                await self.deliver_one(delivery_id)
+
+        while True:
+            with self.sessions.begin() as session:
+                rows = outbox.claim_next(
+                    session,
+                    owner=self.owner,
+                    now=self.clock(),
+                    lease_seconds=self.lease_seconds,
+                    limit=batch,
+                    platforms=self.platforms,
+                )
+                ids = [row.id for row in rows]
+            if not ids:
+                return handled
+            await asyncio.gather(*(guarded(i) for i in ids))
+            handled += len(ids)
+
+    async def deliver_one(self, delivery_id: int) -> None:
+        try:
+            await self._deliver(delivery_id)
+        except Exception:
+            log.exception("delivery %s: unexpected error; lease left to expire", delivery_id)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        while True:
+            with self.sessions.begin() as session:
+                row = outbox.get_delivery(session, delivery_id=delivery_id)
+                if row is None or row.lease_owner != self.owner or row.status != "pending":
+                    return
+                sub = session.get(Subscription, row.subscription_id)
+                messages = row.payload.get("messages", [])
+                done = len(row.platform_message_ids)
+                if sub is None or not sub.active:
+                    outbox.mark_failed(
+                        session, delivery_id=delivery_id, error="subscription inactive"
+                    )
+                    self.stats.failed += 1
+                    return
+                if done >= len(messages):  # nothing left (an empty payload)
+                    outbox.record_part(
+                        session,
+                        delivery_id=delivery_id,
+                        owner=self.owner,
+                        message_ids=[],
+                        now=self.clock(),
+                    )
+                    return
+                platform, chat_id, attempts = sub.platform, sub.chat_id, row.attempts
+                sub_id = sub.id
+                message = messages[done]
+                if not outbox.begin_part(
+                    session,
+                    delivery_id=delivery_id,
+                    owner=self.owner,
+                    now=self.clock(),
+                    lease_seconds=self.lease_seconds,
+                ):
+                    return
+            sender = self.sender_for_platform(platform)
+            if sender is None:
+                with self.sessions.begin() as session:
+                    outbox.mark_retry(
+                        session,
+                        delivery_id=delivery_id,
+                        owner=self.owner,
+                        not_before=self.clock() + timedelta(seconds=60),
+                        error=f"no sender for platform {platform!r}",
+                    )
+                return
+            ids: list[str] | None
+            try:
+                ids = [str(i) for i in await sender.send(chat_id, message)]
+            except AmbiguousError as exc:
+                ids = None
+                self.stats.ambiguous += 1
+                log.warning(
+                    "delivery %s part %d to %s:%s is ambiguous (%s): not resent",
+                    delivery_id,
+                    done + 1,
+                    platform,
+                    chat_id,
+                    exc,
+                )
+            except RetryableError as exc:
+                with self.sessions.begin() as session:
+                    if attempts >= self.max_attempts:
+                        outbox.mark_failed(
+                            session,
+                            delivery_id=delivery_id,
+                            error=f"gave up after {attempts} attempts: {exc}",
+                        )
+                        self.stats.failed += 1
+                    else:
+                        outbox.mark_retry(
+                            session,
+                            delivery_id=delivery_id,
+                            owner=self.owner,
+                            not_before=self.clock() + timedelta(seconds=exc.after_seconds),
+                            error=str(exc),
+                        )
+                        self.stats.retried += 1
+                log.info(
+                    "delivery %s to %s:%s retry in %.0fs: %s",
+                    delivery_id,
+                    platform,
+                    chat_id,
+                    exc.after_seconds,
+                    exc,
+                )
+                return
+            except ChatMovedError as exc:
+                with self.sessions.begin() as session:
+                    # The part was not delivered: send it again now, to the new chat.
+                    if outbox.move_subscription(
+                        session, subscription_id=sub_id, new_chat_id=exc.new_chat_id
+                    ):
+                        outbox.mark_retry(
+                            session,
+                            delivery_id=delivery_id,
+                            owner=self.owner,
+                            not_before=self.clock(),
+                            error=f"chat moved to {exc.new_chat_id}",
+                        )
+                        self.stats.moved += 1
+                    else:
+                        outbox.mark_failed(
+                            session,
+                            delivery_id=delivery_id,
+                            error=f"chat moved to {exc.new_chat_id}, already subscribed",
+                        )
+                        outbox.deactivate_subscription(
+                            session,
+                            subscription_id=sub_id,
+                            reason=f"chat moved to {exc.new_chat_id}, which is subscribed already",
+                        )
+                        self.stats.failed += 1
+                log.warning(
+                    "subscription %s: chat %s moved to %s", sub_id, chat_id, exc.new_chat_id
+                )
+                await self._reclaim(delivery_id)
+                continue
+            except PermanentError as exc:
+                with self.sessions.begin() as session:
+                    outbox.mark_failed(session, delivery_id=delivery_id, error=str(exc))
+                    outbox.deactivate_subscription(session, subscription_id=sub_id, reason=str(exc))
+                self.stats.failed += 1
+                self.stats.deactivated += 1
+                log.warning(
+                    "subscription %s (%s:%s) deactivated: %s", sub_id, platform, chat_id, exc
+                )
+                return
+            except RejectedError as exc:
+                with self.sessions.begin() as session:
+                    outbox.mark_failed(session, delivery_id=delivery_id, error=str(exc))
+                self.stats.failed += 1
+                log.warning(
+                    "delivery %s to %s:%s rejected: %s", delivery_id, platform, chat_id, exc
+                )
+                return
+            except Exception as exc:
+                # Unknown failure after the request may have left: treat like a timeout.
+                ids = None
+                self.stats.ambiguous += 1
+                log.exception(
+                    "delivery %s part %d to %s:%s failed unexpectedly (%s): recorded as ambiguous",
+                    delivery_id,
+                    done + 1,
+                    platform,
+                    chat_id,
+                    exc,
+                )
+            with self.sessions.begin() as session:
+                row = outbox.record_part(
+                    session,
+                    delivery_id=delivery_id,
+                    owner=self.owner,
+                    message_ids=ids,
+                    now=self.clock(),
+                )
+                if row is None:
+                    log.warning(
+                        "delivery %s: lease lost before recording part %d", delivery_id, done + 1
+                    )
+                    return
+                finished = row.status in outbox.DONE
+                if ids is not None:
+                    self.stats.messages += 1
+                if finished and row.status == "sent":
+                    self.stats.sent += 1
+            if finished:
+                log.info("delivery %s to %s:%s %s", delivery_id, platform, chat_id, row.status)
+                return
+
+    async def _reclaim(self, delivery_id: int) -> None:
+        """Take the row back after a chat move so the same loop sends it to the new chat."""
+        with self.sessions.begin() as session:
+            row = outbox.get_delivery(session, delivery_id=delivery_id)
+            if row is not None and row.status == "pending" and row.lease_owner is None:
+                row.lease_owner = self.owner
+                row.lease_expires_at = self.clock() + timedelta(seconds=self.lease_seconds)
+
+
+async def deliver_pending(
+    sessions: sessionmaker[Session],
+    sender_for_platform: SenderLookup,
+    *,
+    platforms: Sequence[str] | None = None,
+    owner: str | None = None,
+    lease_seconds: float = 120.0,
+    concurrency: int = 8,
+) -> DeliveryStats:
+    """Send every outbox row that is due now; returns what happened."""
+    loop = DeliveryLoop(
+        sessions=sessions,
+        sender_for_platform=sender_for_platform,
+        platforms=platforms,
+        owner=owner or default_owner(),
+        lease_seconds=lease_seconds,
+        concurrency=concurrency,
+    )
+    await loop.run_once()
+    return loop.stats
+
+
+# --------------------------------------------------------------------------------------------
+# Senders
+
+
+class LoopbackSender:
+    """POSTs each message as JSON to a recording endpoint (tests, the crash test, benchmarks).
+
+    Not a chat platform: it lets a real ``nkwatch`` process deliver somewhere observable without a
+    token. Only loopback URLs are accepted. The endpoint answers ``{"message_ids": [...]}``, or 429
+    with ``retry_after``, 403 (chat gone), 400 (rejected), or a JSON ``migrate_to_chat_id``.
+    """
+
+    def __init__(self, url: str, client: httpx.AsyncClient, *, timeout: float = 10.0) -> None:
+        host = httpx.URL(url).host
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            msg = f"loopback sender only posts to loopback, not {host!r}"
+            raise ValueError(msg)
+        self.url = url
+        self.client = client
+        self.timeout = timeout
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
+        try:
+            response = await self.client.post(
+                self.url, json={"chat_id": chat_id, "message": payload}, timeout=self.timeout
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise RetryableError(f"cannot connect: {exc}", after_seconds=1.0) from exc
+        except httpx.TimeoutException as exc:
+            raise AmbiguousError(f"timed out: {exc!r}") from exc
+        body: dict[str, Any] = {}
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 429:
+            raise RetryableError("rate limited", after_seconds=float(body.get("retry_after", 1)))
+        if response.status_code == 403:
+            raise PermanentError(str(body.get("description", "forbidden")))
+        if "migrate_to_chat_id" in body:
+            raise ChatMovedError("chat migrated", new_chat_id=str(body["migrate_to_chat_id"]))
+        if response.status_code == 400:
+            raise RejectedError(str(body.get("description", "bad request")))
+        if response.status_code >= 500:
+            raise AmbiguousError(f"server error {response.status_code}")
+        return [str(i) for i in body.get("message_ids", [])]
+
+
+def telegram_rate_limiter(per_second: float = 29.0, *, max_retries: int = 0) -> Any:
+    """``AIORateLimiter`` paced evenly at ``per_second`` overall (default limits per group chat).
+
+    The default ``AIORateLimiter(overall_max_rate=30)`` is a bucket of 30 that starts full, so
+    the first second can carry ~60 messages, which Telegram answers with 429. A bucket of one
+    refilled every 1/``per_second`` s never bursts. ``max_retries=0``: a 429 goes back to the
+    outbox as ``RetryableError`` instead of being retried inside the send.
+    """
+    from telegram.ext import AIORateLimiter  # noqa: PLC0415
+
+    return AIORateLimiter(
+        overall_max_rate=1, overall_time_period=1 / per_second, max_retries=max_retries
+    )

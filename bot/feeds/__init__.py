@@ -1,0 +1,2 @@
+"""Feed polling: fetch (``fetch``), parse (``parse``), score (``relevance``), store (``store``)
+and schedule (``poller``)."""

@@ -1,0 +1,388 @@
+"""One poll cycle, and the APScheduler job that repeats it.
+
+The cycle asks storage which feeds are due, hands them to a bounded pool of async workers (a
+global limit and a per-host limit), stores what is new, then passes the new relevant articles to
+the claim engine through a callback. Fetch-state policy (back-off, Retry-After, disabling) is
+decided here in ``plan_*`` functions and written through ``storage.feeds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.feeds.fetch import FetchLimits, FetchResult, Resolver, fetch, fetch_article_text
+from bot.feeds.parse import ParsedEntry, ParsedFeed, parse_feed
+from bot.feeds.relevance import Topics, load_topics
+from bot.feeds.store import NearDupIndex, store_entries, unseen_entries
+from bot.settings import Settings
+from storage import feeds as feed_store
+from storage.db import transaction
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+SPREAD = 0.1  # next checks land up to 10% after the interval so feeds drift apart
+
+
+class ClaimCountsLike(Protocol):
+    @property
+    def new(self) -> int: ...
+    @property
+    def repeated(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCounts:
+    new: int = 0
+    repeated: int = 0
+    updated: int = 0
+
+
+OnNewArticles = Callable[[Session, Sequence[int]], ClaimCountsLike]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    """A due feed, detached from its session so workers share no ORM state."""
+
+    id: int
+    name: str
+    url: str
+    interval: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    feed_id: int
+    kind: str
+    new_ids: list[int] = field(default_factory=list)
+    relevant_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class CycleReport:
+    run_id: int | None = None
+    feeds_polled: int = 0
+    new_stories: int = 0
+    relevant_stories: int = 0
+    claims_new: int = 0
+    claims_repeated: int = 0
+    claims_updated: int = 0
+    errors: int = 0
+    error_lines: list[str] = field(default_factory=list)
+    relevant_ids: list[int] = field(default_factory=list)
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+def backoff_seconds(failures: int, settings: Settings) -> float:
+    """Exponential: base, 2·base, 4·base … capped at ``backoff_max_seconds``."""
+    exponent = min(max(failures - 1, 0), 32)
+    return float(min(settings.backoff_base_seconds * 2**exponent, settings.backoff_max_seconds))
+
+
+def next_success_check(now: datetime, interval: int, rng: random.Random) -> datetime:
+    return now + timedelta(seconds=interval * (1 + SPREAD * rng.random()))
+
+
+# --- the poller ----------------------------------------------------------------------------
+
+
+class Poller:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        client: httpx.AsyncClient,
+        topics: Topics | None = None,
+        on_new_articles: OnNewArticles | None = None,
+        resolver: Resolver | None = None,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.client = client
+        self.topics = topics if topics is not None else load_topics(settings.topics_file)
+        self.on_new_articles = on_new_articles
+        self.limits = FetchLimits.from_settings(settings)
+        self.resolver = resolver
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.rng = rng or random.Random()
+        self._host_limits: dict[str, asyncio.Semaphore] = {}
+        self._index: NearDupIndex | None = None
+
+    async def run_cycle(self) -> CycleReport:
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            run_id = feed_store.start_poll_run(session, now=now).id
+            jobs = [
+                FeedJob(
+                    id=f.id,
+                    name=f.name,
+                    url=f.url,
+                    interval=f.poll_interval_seconds or self.settings.poll_interval_seconds,
+                    etag=f.etag,
+                    last_modified=f.last_modified,
+                    error_count=f.error_count or 0,
+                )
+                for f in feed_store.due_feeds(session, now=now)
+            ]
+            self._index = NearDupIndex.load(session, now=now)
+        report = CycleReport(run_id=run_id, feeds_polled=len(jobs))
+        outcomes = await self._run_pool(jobs)
+        for outcome in outcomes:
+            report.new_stories += len(outcome.new_ids)
+            report.relevant_stories += len(outcome.relevant_ids)
+            report.relevant_ids.extend(outcome.relevant_ids)
+            if outcome.error is not None:
+                report.errors += 1
+                report.error_lines.append(f"feed {outcome.feed_id}: {outcome.error}")
+        if report.relevant_ids and self.on_new_articles is not None:
+            self._ingest(report)
+        with transaction(self.sessions) as session:
+            feed_store.finish_poll_run(
+                session,
+                run_id=run_id,
+                now=self.clock(),
+                feeds_polled=report.feeds_polled,
+                new_stories=report.new_stories,
+                relevant_stories=report.relevant_stories,
+                claims_new=report.claims_new,
+                claims_repeated=report.claims_repeated,
+                claims_updated=report.claims_updated,
+                errors=report.errors,
+            )
+        self._index = None
+        return report
+
+    def _ingest(self, report: CycleReport) -> None:
+        assert self.on_new_articles is not None
+        try:
+            with transaction(self.sessions) as session:
+                counts = self.on_new_articles(session, list(report.relevant_ids))
+        except Exception as exc:
+            log.exception("claim ingest failed for %d articles", len(report.relevant_ids))
+            report.errors += 1
+            report.error_lines.append(f"claims: {type(exc).__name__}: {exc}")
+            return
+        report.claims_new += counts.new
+        report.claims_repeated += counts.repeated
+        report.claims_updated += counts.updated
+
+    async def _run_pool(self, jobs: Sequence[FeedJob]) -> list[FeedOutcome]:
+        queue: asyncio.Queue[FeedJob] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        outcomes: list[FeedOutcome] = []
+
+        async def worker() -> None:
+            while True:
+                try:
+                    job = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                outcomes.append(await self._poll_guarded(job))
+
+        workers = min(self.settings.fetch_concurrency, len(jobs))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return outcomes
+
+    async def _poll_guarded(self, job: FeedJob) -> FeedOutcome:
+        """A crash on one feed is recorded on that feed; it never stops the cycle."""
+        try:
+            return await self.poll_feed(job)
+        except Exception as exc:
+            log.exception("polling feed %s failed", job.id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            with transaction(self.sessions) as session:
+                self._record_failure(session, job, error, self.clock())
+            return FeedOutcome(feed_id=job.id, kind="error", error=error)
+
+    def _host_limit(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._host_limits:
+            self._host_limits[host] = asyncio.Semaphore(self.settings.fetch_per_host)
+        return self._host_limits[host]
+
+    async def poll_feed(self, job: FeedJob) -> FeedOutcome:
+        async with self._host_limit(job.url):
+            result = await fetch(
+                self.client,
+                job.url,
+                limits=self.limits,
+                etag=job.etag,
+                last_modified=job.last_modified,
+                resolver=self.resolver,
+            )
+        now = self.clock()
+        if result.kind == "ok":
+            # Parsed on the loop thread: a worker thread would only add GIL hand-offs (the
+            # parse is pure Python), and one 100 KB feed takes a few milliseconds.
+            parsed = parse_feed(result.body, content_type=result.content_type, base_url=result.url)
+            if not parsed.usable:
+                error = f"not a feed: {parsed.error or 'no entries'}"
+                with transaction(self.sessions) as session:
+                    self._record_failure(session, job, error, now)
+                return FeedOutcome(feed_id=job.id, kind="error", error=error)
+            return await self._store(job, result, parsed, now)
+        with transaction(self.sessions) as session:
+            return self._record_result(session, job, result, now)
+
+    async def _store(
+        self, job: FeedJob, result: FetchResult, parsed: ParsedFeed, now: datetime
+    ) -> FeedOutcome:
+        entries: Sequence[ParsedEntry] = parsed.entries
+        if self.settings.fetch_full_text:
+            entries = await self._with_full_text(job, entries)
+        for attempt in range(3):
+            try:
+                with transaction(self.sessions) as session:
+                    stored = store_entries(
+                        session,
+                        feed_id=job.id,
+                        outlet=job.name,
+                        entries=entries,
+                        topics=self.topics,
+                        threshold=self.settings.relevance_threshold,
+                        now=now,
+                        index=self._index,
+                    )
+                    feed_store.record_fetch_success(
+                        session,
+                        feed_id=job.id,
+                        now=now,
+                        next_check_at=next_success_check(now, job.interval, self.rng),
+                        etag=result.etag,
+                        last_modified=result.last_modified,
+                        warning=parsed.error if parsed.bozo else None,
+                    )
+                break
+            except IntegrityError:
+                # Another process stored one of these stories between lookup and insert: the
+                # retry finds it and records this feed as a further source.
+                if attempt == 2:
+                    raise
+                log.info("feed %s: concurrent insert, retrying the store", job.id)
+        return FeedOutcome(
+            feed_id=job.id, kind="ok", new_ids=stored.new_ids, relevant_ids=stored.relevant_ids
+        )
+
+    async def _with_full_text(
+        self, job: FeedJob, entries: Sequence[ParsedEntry]
+    ) -> list[ParsedEntry]:
+        """Swap teaser text for the story page's main text, for entries not seen before."""
+        with transaction(self.sessions) as session:
+            fresh = {id(e) for e in unseen_entries(session, feed_id=job.id, entries=entries)}
+        out: list[ParsedEntry] = []
+        for entry in entries:
+            if id(entry) in fresh and entry.is_teaser and entry.url:
+                async with self._host_limit(entry.url):
+                    text = await fetch_article_text(
+                        self.client, entry.url, limits=self.limits, resolver=self.resolver
+                    )
+                if text and len(text) > len(entry.text):
+                    out.append(dataclasses.replace(entry, full_text=text))
+                    continue
+            out.append(entry)
+        return out
+
+    def _record_result(
+        self, session: Session, job: FeedJob, result: FetchResult, now: datetime
+    ) -> FeedOutcome:
+        error = result.error or result.kind
+        if result.kind == "not_modified":
+            feed_store.record_fetch_success(
+                session,
+                feed_id=job.id,
+                now=now,
+                next_check_at=next_success_check(now, job.interval, self.rng),
+                etag=result.etag or job.etag,
+                last_modified=result.last_modified or job.last_modified,
+            )
+            return FeedOutcome(feed_id=job.id, kind="not_modified")
+        if result.kind == "gone":
+            feed_store.record_fetch_error(
+                session, feed_id=job.id, now=now, error=error, next_check_at=now
+            )
+            feed_store.disable_feed(session, feed_id=job.id, reason="HTTP 410 Gone")
+        elif result.kind == "refused":
+            feed_store.record_fetch_error(
+                session, feed_id=job.id, now=now, error=error, next_check_at=now
+            )
+            feed_store.disable_feed(session, feed_id=job.id, reason=f"refused: {error}")
+        elif result.kind == "throttled" and result.retry_after is not None:
+            wait = min(max(result.retry_after, 1.0), float(self.settings.backoff_max_seconds))
+            feed_store.record_fetch_error(
+                session,
+                feed_id=job.id,
+                now=now,
+                error=f"{error} (Retry-After {result.retry_after:.0f}s)",
+                next_check_at=now + timedelta(seconds=wait),
+                count_failure=False,
+            )
+        else:
+            self._record_failure(session, job, error, now)
+        return FeedOutcome(feed_id=job.id, kind=result.kind, error=error)
+
+    def _record_failure(self, session: Session, job: FeedJob, error: str, now: datetime) -> None:
+        failures = job.error_count + 1
+        count = feed_store.record_fetch_error(
+            session,
+            feed_id=job.id,
+            now=now,
+            error=error,
+            next_check_at=now + timedelta(seconds=backoff_seconds(failures, self.settings)),
+        )
+        if count >= self.settings.max_consecutive_failures:
+            feed_store.disable_feed(
+                session,
+                feed_id=job.id,
+                reason=f"{count} consecutive failures; last: {error}"[:500],
+            )
+
+
+def make_scheduler(
+    poller: Poller, *, tick_seconds: float = 60.0, scheduler: AsyncIOScheduler | None = None
+) -> AsyncIOScheduler:
+    """A job that runs a cycle every ``tick_seconds`` (each cycle polls only what is due).
+
+    ``max_instances=1`` keeps cycles from overlapping; ``coalesce`` folds missed runs into one.
+    """
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: PLC0415
+
+    scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        poller.run_cycle,
+        "interval",
+        seconds=tick_seconds,
+        id="nkwatch-poll",
+        name="poll due feeds",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(int(tick_seconds), 1),
+        next_run_time=datetime.now(UTC),
+        replace_existing=True,
+    )
+    return scheduler

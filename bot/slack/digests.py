@@ -1,0 +1,103 @@
+"""Digests and instant alerts for Slack channels through the shared outbox (``bot.delivery``).
+
+No per-channel timers: ``compose_due`` already knows which daily digests are due (a channel's
+local digest time has passed and its window is not covered yet), so one tick every
+``interval`` seconds composes what is due into the outbox and sends the Slack rows through the
+``SlackSender``. A subscription change wakes the loop early. Composing is idempotent, so a tick
+that runs twice never sends twice; a lock keeps this process to one pass at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.commands import SubscriptionView
+from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+SETTLE_SECONDS = 30.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TickResult:
+    composed: int
+    handled: int
+
+
+@dataclass
+class SlackDigests:
+    """The Slack digest loop; also the command layer's ``ScheduleHook`` (it wakes the loop)."""
+
+    sessions: sessionmaker[Session]
+    sender: Sender
+    interval: float = 60.0
+    clock: Callable[[], datetime] = _utcnow
+    settle_seconds: float = SETTLE_SECONDS
+    composed: ComposeStats = field(default_factory=ComposeStats)
+    delivered: DeliveryStats = field(default_factory=DeliveryStats)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def subscription_changed(self, sub: SubscriptionView) -> None:
+        if sub.platform == PLATFORM:
+            self._wake.set()
+
+    async def tick(self) -> TickResult:
+        """Compose what is due now and send every Slack row the outbox holds."""
+        async with self._lock:
+            now = self.clock()
+
+            def compose() -> ComposeStats:
+                with self.sessions() as session:
+                    return compose_due(
+                        session, now, settle_seconds=self.settle_seconds, platforms=[PLATFORM]
+                    )
+
+            stats = await asyncio.to_thread(compose)
+            self.composed.composed += stats.composed
+            self.composed.skipped_empty += stats.skipped_empty
+            loop = DeliveryLoop(
+                sessions=self.sessions,
+                sender_for_platform=lambda p: self.sender if p == PLATFORM else None,
+                platforms=[PLATFORM],
+                clock=self.clock,
+                stats=self.delivered,
+            )
+            handled = await loop.run_once()
+            if stats.composed or handled:
+                log.info(
+                    "slack digests: %d composed, %d deliveries handled", stats.composed, handled
+                )
+            return TickResult(composed=stats.composed, handled=handled)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; one failed tick is logged and the loop goes on."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("slack digest tick failed")
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(
+                    waiters, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiter

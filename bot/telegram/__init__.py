@@ -1,0 +1,1 @@
+"""The Telegram front end: a python-telegram-bot Application over the shared command layer."""

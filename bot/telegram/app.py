@@ -1,0 +1,659 @@
+"""The Telegram bot: a python-telegram-bot v22 ``Application`` with thin handlers.
+
+Handlers turn an update into a ``bot.commands.Request``, run the shared command, and render the
+``Reply`` as HTML. Faults are handled once, in the global error handler: it logs first, then
+deactivates a chat that blocked or removed the bot (``Forbidden``) and follows a group that became
+a supergroup (``ChatMigrated``). ``BadRequest`` and ``TimedOut`` are logged and never retried
+(a timed-out send may have been delivered); ``RetryAfter`` is waited out by the rate limiter.
+
+Digests: one daily job per subscribed chat at its local time, and one repeating job for instant
+alerts, all rebuilt from the database at start and updated whenever a chat changes its settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    Job,
+    JobQueue,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import AppContext
+from bot.commands import (
+    COMMANDS,
+    ClaimChecker,
+    DbFeeds,
+    DbNews,
+    FeedDirectory,
+    NewsReader,
+    Reply,
+    Request,
+    Services,
+    SubscriptionView,
+    dispatch,
+    error_reply,
+    handle_action,
+    needs_chat_admin,
+)
+from bot.telegram.digests import OutboxRunner
+from bot.telegram.format import keyboard, reply_messages
+from bot.telegram.sender import TelegramSender
+from storage import subscriptions as subs_store
+from storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+INSTANT_INTERVAL_SECONDS = 60.0
+MAX_RETRY_AFTER_RETRIES = 3
+JOB_DELAY = timedelta(seconds=60)  # > the outbox's settle time (30 s)
+
+TOKEN_HELP = (
+    "No Telegram bot token. Set NKWATCH_TELEGRAM_TOKEN (environment or .env). To get one, open "  # noqa: S105
+    "Telegram, message @BotFather, send /newbot, pick a name and a username ending in 'bot', "
+    "and copy the token it replies with (it looks like 123456789:AAE...)."
+)
+
+
+class MissingTokenError(RuntimeError):
+    """``nkwatch run`` prints the message (``TOKEN_HELP``) and exits non-zero."""
+
+    def __init__(self) -> None:
+        super().__init__(TOKEN_HELP)
+
+
+class DigestRunner(Protocol):
+    """Compose, record and send one subscription's digest (kind "digest") or alert ("instant")."""
+
+    async def __call__(
+        self, subscription_id: int, *, kind: str, sender: TelegramSender
+    ) -> None: ...
+
+
+class ChatRateLimiter(AIORateLimiter):
+    """``AIORateLimiter`` (30/s overall, 20/min per group) plus 1 message per second per chat.
+
+    The stock limiter has no per-chat limit for private chats; Telegram asks for about one
+    message per second per chat, so sends to one chat are spaced here too. A ``RetryAfter`` is
+    waited out and retried up to ``max_retries`` times (a 429 means nothing was delivered).
+    """
+
+    def __init__(
+        self, *, per_chat_rate: float = 1.0, per_chat_period: float = 1.0, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("overall_max_rate", 30)
+        kwargs.setdefault("overall_time_period", 1)
+        kwargs.setdefault("group_max_rate", 20)
+        kwargs.setdefault("group_time_period", 60)
+        kwargs.setdefault("max_retries", MAX_RETRY_AFTER_RETRIES)
+        super().__init__(**kwargs)
+        self._per_chat_rate = per_chat_rate
+        self._per_chat_period = per_chat_period
+        self._chat_limiters: dict[str, AsyncLimiter] = {}
+
+    def _chat_limiter(self, chat_id: object) -> AsyncLimiter:
+        key = str(chat_id)
+        if len(self._chat_limiters) > 4096:
+            for other, limiter in list(self._chat_limiters.items()):
+                if other != key and limiter.has_capacity(limiter.max_rate):
+                    del self._chat_limiters[other]
+        if key not in self._chat_limiters:
+            self._chat_limiters[key] = AsyncLimiter(self._per_chat_rate, self._per_chat_period)
+        return self._chat_limiters[key]
+
+    async def process_request(  # noqa: PLR0917 - the base class signature
+        self,
+        callback: Callable[..., Any],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if (
+            chat_id is not None
+            and self._per_chat_rate
+            and endpoint.startswith(("send", "edit", "copy", "forward"))
+        ):
+            async with self._chat_limiter(chat_id):
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
+@dataclass
+class TelegramBotState:
+    """Everything the handlers need, kept in ``application.bot_data``."""
+
+    services: Services
+    sessions: sessionmaker[Session]
+    admin_ids: frozenset[int]
+    digest_runner: DigestRunner | None = None
+    instant_interval: float = INSTANT_INTERVAL_SECONDS
+    sender: TelegramSender | None = None
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def _state(application: Application[Any, Any, Any, Any, Any, Any]) -> TelegramBotState:
+    state = application.bot_data["nkwatch"]
+    assert isinstance(state, TelegramBotState)
+    return state
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+def digest_job_name(subscription_id: int) -> str:
+    return f"digest:{subscription_id}"
+
+
+class JobQueueSchedule:
+    """``ScheduleHook`` over PTB's JobQueue: a daily job per chat at its local digest time."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self._app = application
+
+    @property
+    def _jobs(self) -> JobQueue[Any]:
+        queue = self._app.job_queue
+        if queue is None:  # pragma: no cover - the job-queue extra is a dependency
+            msg = "python-telegram-bot was installed without the job-queue extra"
+            raise RuntimeError(msg)
+        return queue
+
+    def subscription_changed(self, sub: SubscriptionView) -> None:
+        if sub.platform != PLATFORM:
+            return
+        for job in self._jobs.get_jobs_by_name(digest_job_name(sub.id)):
+            job.schedule_removal()
+        if sub.daily:
+            # Fire a little after the digest time: the outbox only composes a window once
+            # claims stored just before its end have settled (``bot.delivery`` settle time).
+            shifted = datetime.combine(date(2000, 1, 1), sub.digest_time) + JOB_DELAY
+            at = shifted.time().replace(tzinfo=ZoneInfo(sub.timezone))
+            self._jobs.run_daily(
+                _digest_job,
+                time=at,
+                name=digest_job_name(sub.id),
+                data=sub.id,
+                job_kwargs={"misfire_grace_time": 3600, "coalesce": True},
+            )
+            log.info(
+                "digest for telegram chat %s scheduled daily at %s %s",
+                sub.chat_id,
+                sub.digest_time,
+                sub.timezone,
+            )
+
+    def rebuild(self, subs: list[SubscriptionView]) -> int:
+        """Replace every digest job with the ones the database asks for."""
+        for job in self._jobs.jobs():
+            if job.name and job.name.startswith("digest:"):
+                job.schedule_removal()
+        for sub in subs:
+            self.subscription_changed(sub)
+        return sum(1 for s in subs if s.daily)
+
+    def digest_job(self, subscription_id: int) -> Job[Any] | None:
+        jobs = self._jobs.get_jobs_by_name(digest_job_name(subscription_id))
+        return jobs[0] if jobs else None
+
+
+async def _digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    job = context.job
+    assert job is not None
+    subscription_id = int(str(job.data))
+    await run_delivery(context.application, subscription_id, kind="digest")
+
+
+async def _instant_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    state = _state(context.application)
+
+    def instant_ids() -> list[int]:
+        with state.sessions() as session:
+            return [s.id for s in subs_store.list_instant(session, platform=PLATFORM)]
+
+    for subscription_id in await asyncio.to_thread(instant_ids):
+        try:
+            await run_delivery(context.application, subscription_id, kind="instant")
+        except Exception:  # one chat's failure must not starve the others
+            log.exception("instant alert for subscription %s failed", subscription_id)
+
+
+async def run_delivery(
+    application: Application[Any, Any, Any, Any, Any, Any], subscription_id: int, *, kind: str
+) -> None:
+    state = _state(application)
+    if state.digest_runner is None:
+        log.warning("no digest runner wired; %s for subscription %s skipped", kind, subscription_id)
+        return
+    sender = state.sender or TelegramSender(application.bot)
+    await state.digest_runner(subscription_id, kind=kind, sender=sender)
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _command_name(text: str) -> str:
+    head = text.split(maxsplit=1)[0] if text.strip() else ""
+    return head.lstrip("/").split("@", 1)[0].lower()
+
+
+def _command_args(text: str) -> str:
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def send_reply(
+    application: Application[Any, Any, Any, Any, Any, Any], chat_id: int, reply: Reply
+) -> list[int]:
+    """Send a reply as one or more HTML messages; buttons go under the last one."""
+    messages = reply_messages(reply)
+    markup = keyboard(reply)
+    ids: list[int] = []
+    for index, text in enumerate(messages):
+        sent = await application.bot.send_message(
+            chat_id=chat_id,
+            text=text,
+            reply_markup=markup if index == len(messages) - 1 else None,
+        )
+        ids.append(sent.message_id)
+    return ids
+
+
+async def _is_chat_admin(
+    application: Application[Any, Any, Any, Any, Any, Any], chat_id: int, user_id: int
+) -> bool:
+    member = await application.bot.get_chat_member(chat_id=chat_id, user_id=user_id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def _request(update: Update, state: TelegramBotState, args: str) -> Request | None:
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None:
+        return None
+    user_id = user.id if user is not None else 0
+    return Request(
+        platform=PLATFORM,
+        chat_id=str(chat.id),
+        user_id=str(user_id),
+        args=args,
+        is_admin=user_id in state.admin_ids,
+        is_group=chat.type != ChatType.PRIVATE,
+        user_name=user.username if user is not None else None,
+    )
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    mention = message.text.split(maxsplit=1)[0].partition("@")[2]
+    if mention and mention.lower() != (context.bot.username or "").lower():
+        return  # "/cmd@otherbot" in a group is not for us
+    state = _state(context.application)
+    name = _command_name(message.text)
+    req = _request(update, state, _command_args(message.text))
+    if req is None:
+        return
+    if needs_chat_admin(name, req) and not req.is_admin and update.effective_user is not None:
+        chat_admin = await _is_chat_admin(
+            context.application, int(req.chat_id), update.effective_user.id
+        )
+        req = Request(**{**_asdict(req), "is_chat_admin": chat_admin})
+    reply = await dispatch(name, req, state.services)
+    await send_reply(context.application, int(req.chat_id), reply)
+
+
+def _asdict(req: Request) -> dict[str, Any]:
+    return {name: getattr(req, name) for name in req.__slots__}
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text in a private chat: the bot only understands commands, so say so."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    await send_reply(
+        context.application,
+        chat.id,
+        error_reply("I only understand commands. Send /help for the list."),
+    )
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()  # acknowledge first: the client stops its spinner
+    state = _state(context.application)
+    req = _request(update, state, "")
+    if req is None:
+        return
+    reply = await handle_action(query.data or "", req, state.services)
+    await send_reply(context.application, int(req.chat_id), reply)
+
+
+async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: the subscription follows it to the new chat id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    await migrate_subscription(context.application, old, new)
+
+
+async def migrate_subscription(
+    application: Application[Any, Any, Any, Any, Any, Any], old: int | str, new: int | str
+) -> None:
+    state = _state(application)
+
+    def work() -> SubscriptionView | None:
+        with transaction(state.sessions) as session:
+            sub = subs_store.migrate_chat(
+                session, platform=PLATFORM, old_chat_id=str(old), new_chat_id=str(new)
+            )
+            return SubscriptionView.of(sub) if sub is not None else None
+
+    view = await asyncio.to_thread(work)
+    if view is not None:
+        log.info("telegram chat %s migrated to %s; subscription %s follows", old, new, view.id)
+        state.services.schedule.subscription_changed(view)
+
+
+async def deactivate_chat(
+    application: Application[Any, Any, Any, Any, Any, Any], chat_id: int | str, reason: str
+) -> None:
+    state = _state(application)
+
+    def work() -> SubscriptionView | None:
+        with transaction(state.sessions) as session:
+            if not subs_store.deactivate(
+                session, platform=PLATFORM, chat_id=str(chat_id), reason=reason
+            ):
+                return None
+            sub = subs_store.get_subscription(session, platform=PLATFORM, chat_id=str(chat_id))
+            return SubscriptionView.of(sub) if sub is not None else None
+
+    view = await asyncio.to_thread(work)
+    if view is not None:
+        log.warning("telegram chat %s deactivated: %s", chat_id, reason)
+        state.services.schedule.subscription_changed(view)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log first, then repair what the error says about the chat."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("telegram handler error (update %s): %r", update_id, error, exc_info=error)
+    state = _state(context.application)
+    if error is not None:
+        state.errors.append(error)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    try:
+        if isinstance(error, Forbidden) and chat is not None:
+            await deactivate_chat(context.application, chat.id, f"forbidden: {error.message}")
+        elif isinstance(error, ChatMigrated) and chat is not None:
+            await migrate_subscription(context.application, chat.id, error.new_chat_id)
+        elif isinstance(error, (BadRequest, TimedOut, RetryAfter)):
+            return  # logged; never retried blindly
+        elif not isinstance(error, TelegramError) and chat is not None:
+            await send_reply(
+                context.application,
+                chat.id,
+                error_reply("Sorry, something went wrong on our side. Please try again later."),
+            )
+    except Exception:  # the error handler itself must never raise
+        log.exception("error handler could not recover from %r", error)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def bot_commands() -> list[BotCommand]:
+    """The menu BotFather shows (admin-only commands are left out of the public menu)."""
+    return [
+        BotCommand(spec.name, spec.description[:256])
+        for spec in COMMANDS.values()
+        if not spec.admin_only
+    ]
+
+
+def build_application(
+    ctx: AppContext,
+    *,
+    claims: ClaimChecker | None = None,
+    news: NewsReader | None = None,
+    feeds: FeedDirectory | None = None,
+    digest_runner: DigestRunner | None = None,
+    rate_limiter: AIORateLimiter | None = None,
+    instant_interval: float = INSTANT_INTERVAL_SECONDS,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 15.0,
+    clock: Callable[[], datetime] | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The Telegram Application with every handler; raises ``MissingTokenError`` without a token.
+
+    ``claims``/``news``/``feeds``/``digest_runner`` default to the real database-backed pieces
+    (``claims`` only when given: the engine is built once by the caller and shared).
+    """
+    settings = ctx.settings
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        raise MissingTokenError
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token.get_secret_value())
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(rate_limiter if rate_limiter is not None else ChatRateLimiter())
+        .concurrent_updates(8)
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
+        .write_timeout(read_timeout)
+        .get_updates_read_timeout(read_timeout + 30)
+    )
+    if settings.telegram_base_url:
+        base = settings.telegram_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+    application = builder.build()
+
+    sessions = ctx.sessions
+    services = Services(
+        settings=settings,
+        sessions=sessions,
+        news=news if news is not None else DbNews(sessions),
+        feeds=feeds if feeds is not None else DbFeeds(sessions, settings),
+        claims=claims,
+        schedule=JobQueueSchedule(application),
+    )
+    if clock is not None:
+        services.clock = clock
+    application.bot_data["nkwatch"] = TelegramBotState(
+        services=services,
+        sessions=sessions,
+        admin_ids=frozenset(settings.telegram_admin_ids),
+        digest_runner=digest_runner,
+        instant_interval=instant_interval,
+    )
+
+    command_names = list(COMMANDS)
+    application.add_handler(CommandHandler(command_names, on_command))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate))
+    application.add_handler(MessageHandler(filters.COMMAND, on_command))  # unknown commands
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text)
+    )
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def prepare(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """At start: publish the command menu and rebuild every digest job from the database."""
+    state = _state(application)
+    await application.bot.set_my_commands(bot_commands())
+
+    def load() -> list[SubscriptionView]:
+        with state.sessions() as session:
+            return [
+                SubscriptionView.of(s) for s in subs_store.list_active(session, platform=PLATFORM)
+            ]
+
+    subs = await asyncio.to_thread(load)
+    schedule = state.services.schedule
+    assert isinstance(schedule, JobQueueSchedule)
+    count = schedule.rebuild(subs)
+    queue = application.job_queue
+    if queue is not None and state.digest_runner is not None:
+        for job in queue.get_jobs_by_name("instant-alerts"):
+            job.schedule_removal()
+        queue.run_repeating(
+            _instant_job,
+            interval=state.instant_interval,
+            first=state.instant_interval,
+            name="instant-alerts",
+            job_kwargs={"coalesce": True, "max_instances": 1},
+        )
+    log.info("telegram: %d daily digests scheduled from the database", count)
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Webhook mode instead of long polling (needs a public HTTPS URL pointing at listen:port)."""
+
+    url: str
+    listen: str = "0.0.0.0"  # noqa: S104 - a webhook must be reachable
+    port: int = 8443
+    url_path: str = "telegram"
+    secret_token: str | None = None
+
+
+def webhook_from_settings(ctx: AppContext) -> WebhookConfig | None:
+    settings = ctx.settings
+    url = getattr(settings, "telegram_webhook_url", None)
+    if not url:
+        return None
+    secret = getattr(settings, "telegram_webhook_secret", None)
+    return WebhookConfig(
+        url=str(url),
+        listen=str(getattr(settings, "telegram_webhook_listen", "0.0.0.0")),  # noqa: S104
+        port=int(getattr(settings, "telegram_webhook_port", 8443)),
+        secret_token=secret.get_secret_value() if secret is not None else None,
+    )
+
+
+async def start_application(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    webhook: WebhookConfig | None = None,
+    poll_interval: float = 0.0,
+) -> None:
+    await application.initialize()
+    await prepare(application)
+    await application.start()
+    updater = application.updater
+    assert updater is not None
+    if webhook is None:
+        await updater.start_polling(
+            poll_interval=poll_interval,
+            timeout=10,
+            drop_pending_updates=False,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+    else:
+        await updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.url_path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+
+
+async def stop_application(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    updater = application.updater
+    if updater is not None and updater.running:
+        await updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+
+
+async def run_telegram(
+    ctx: AppContext,
+    *,
+    stop: asyncio.Event | None = None,
+    claims: ClaimChecker | None = None,
+    digest_runner: DigestRunner | None = None,
+    on_ready: Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]] | None = None,
+) -> None:
+    """``nkwatch run``'s Telegram part: runs until ``stop`` is set or the task is cancelled.
+
+    Without ``claims`` the claim engine is built here (index load, optional semantic model);
+    without ``digest_runner`` digests go through the shared outbox (``OutboxRunner``).
+    """
+    if ctx.settings.telegram_token is None:
+        raise MissingTokenError
+    if claims is None:
+        from bot.claims.engine import ClaimEngine  # noqa: PLC0415 - heavy, only when running
+
+        claims = await asyncio.to_thread(ClaimEngine.from_settings, ctx.settings, ctx.sessions)
+    if digest_runner is None:
+        digest_runner = OutboxRunner(ctx.sessions)
+    application = build_application(ctx, claims=claims, digest_runner=digest_runner)
+    await start_application(application, webhook=webhook_from_settings(ctx))
+    log.info("telegram bot @%s running", application.bot.username)
+    try:
+        if on_ready is not None:
+            await on_ready(application)
+        await (stop or asyncio.Event()).wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await stop_application(application)
+
+
+def next_run(job: Job[Any]) -> datetime | None:
+    when = job.next_t
+    return when.astimezone(UTC) if when is not None else None
+
+
+async def fire_now(job: Job[Any]) -> None:
+    """Make a scheduled job fire through the scheduler now (tests, ``nkwatch`` admin tools)."""
+    job.job.modify(next_run_time=datetime.now(UTC) + timedelta(milliseconds=10))

@@ -1,0 +1,79 @@
+"""Digest and instant-alert delivery for Telegram through the shared outbox (``bot.delivery``).
+
+A job (a chat's daily digest time, or the instant-alert tick) composes whatever is due into the
+outbox and then sends the outbox's Telegram rows through ``TelegramSender``. Composing is
+idempotent (a covered window is never composed twice), so overlapping jobs cannot double-send;
+a lock keeps this process to one delivery pass at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+SETTLE_SECONDS = 30.0  # claims committed just before the digest time still make it in
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxRunner:
+    """The ``DigestRunner`` the Telegram app calls from its jobs."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        settle_seconds: float = SETTLE_SECONDS,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._settle = settle_seconds
+        self._lock = asyncio.Lock()
+        self.composed = ComposeStats()
+        self.delivered = DeliveryStats()
+
+    async def idle(self) -> None:
+        """Return once no delivery pass is running (for shutdown and tests)."""
+        async with self._lock:
+            return
+
+    async def __call__(self, subscription_id: int, *, kind: str, sender: Sender) -> None:
+        async with self._lock:
+            now = self._clock()
+
+            def compose() -> ComposeStats:
+                with self._sessions() as session:
+                    return compose_due(
+                        session, now, settle_seconds=self._settle, platforms=[PLATFORM]
+                    )
+
+            stats = await asyncio.to_thread(compose)
+            self.composed.composed += stats.composed
+            self.composed.skipped_empty += stats.skipped_empty
+            loop = DeliveryLoop(
+                sessions=self._sessions,
+                sender_for_platform=lambda platform: sender if platform == PLATFORM else None,
+                platforms=[PLATFORM],
+                clock=self._clock,
+                stats=self.delivered,
+            )
+            handled = await loop.run_once()
+            log.info(
+                "telegram %s job (subscription %s): %d composed, %d deliveries handled",
+                kind,
+                subscription_id,
+                stats.composed,
+                handled,
+            )

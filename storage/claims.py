@@ -1,0 +1,275 @@
+"""Claims: the knowledge base the claim engine judges against, with verdicts and provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Article, Claim
+
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimProvenance:
+    """A stored claim with where it was first published, ready to become a ``Candidate``."""
+
+    claim_id: int
+    text: str
+    attrs: dict[str, Any]
+    article_id: int | None
+    article_title: str | None
+    source: str | None
+    published: datetime | None
+    url: str | None
+    event_id: int | None
+    root_claim_id: int | None
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """What the retrieval index needs of a claim when it loads."""
+
+    claim_id: int
+    text: str
+    embedding: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalClaim:
+    """One validated line of a ``kb import`` file."""
+
+    external_id: str
+    text: str
+    source: str | None
+    published: datetime | None
+    attrs: dict[str, Any]
+
+
+def article_url(article: Article) -> str | None:
+    """An article's address; a seed stored without one is cited as ``seed:<seed file name>``."""
+    if article.url is None and article.origin != "feed":
+        return f"seed:{article.origin}"
+    return article.url
+
+
+def add_claim(
+    session: Session,
+    *,
+    text: str,
+    attrs: dict[str, Any],
+    article_id: int | None = None,
+    position: int = 0,
+    verdict: str = "new",
+    score: float | None = None,
+    changes: Sequence[dict[str, Any]] = (),
+    matched_claim_id: int | None = None,
+    root_claim_id: int | None = None,
+    event_id: int | None = None,
+    external_id: str | None = None,
+    source: str | None = None,
+    first_seen_at: datetime | None = None,
+    embedding: bytes | None = None,
+) -> Claim:
+    claim = Claim(
+        text=text,
+        attrs=attrs,
+        article_id=article_id,
+        position=position,
+        verdict=verdict,
+        score=score,
+        changes=list(changes),
+        matched_claim_id=matched_claim_id,
+        root_claim_id=root_claim_id,
+        event_id=event_id,
+        external_id=external_id,
+        source=source,
+        first_seen_at=first_seen_at,
+        embedding=embedding,
+    )
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+def get_claim(session: Session, *, claim_id: int) -> Claim | None:
+    return session.get(Claim, claim_id)
+
+
+def list_article_claims(session: Session, *, article_id: int) -> Sequence[Claim]:
+    return session.scalars(
+        select(Claim).where(Claim.article_id == article_id).order_by(Claim.position, Claim.id)
+    ).all()
+
+
+def count_claims(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Claim)) or 0)
+
+
+def verdict_counts(session: Session, *, article_id: int | None = None) -> dict[str, int]:
+    query = select(Claim.verdict, func.count()).group_by(Claim.verdict)
+    if article_id is not None:
+        query = query.where(Claim.article_id == article_id)
+    return {str(verdict): int(count) for verdict, count in session.execute(query).all()}
+
+
+def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int, ClaimProvenance]:
+    """Claims by id joined to their article; ids that no longer exist are simply absent."""
+    found: dict[int, ClaimProvenance] = {}
+    unique = list(dict.fromkeys(claim_ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        rows = session.execute(
+            select(Claim, Article)
+            .outerjoin(Article, Claim.article_id == Article.id)
+            .where(Claim.id.in_(chunk))
+        ).all()
+        for claim, article in rows:
+            found[claim.id] = provenance_of(claim, article)
+    return found
+
+
+def provenance_of(claim: Claim, article: Article | None) -> ClaimProvenance:
+    """Provenance of a claim already in hand (no query)."""
+    if article is None:
+        return ClaimProvenance(
+            claim_id=claim.id,
+            text=claim.text,
+            attrs=dict(claim.attrs or {}),
+            article_id=None,
+            article_title=None,
+            source=claim.source,
+            published=claim.first_seen_at,
+            url=None,
+            event_id=claim.event_id,
+            root_claim_id=claim.root_claim_id,
+            verdict=claim.verdict,
+        )
+    return ClaimProvenance(
+        claim_id=claim.id,
+        text=claim.text,
+        attrs=dict(claim.attrs or {}),
+        article_id=article.id,
+        article_title=article.title,
+        source=article.outlet or claim.source,
+        published=article.published_at or claim.first_seen_at,
+        url=article_url(article),
+        event_id=claim.event_id,
+        root_claim_id=claim.root_claim_id,
+        verdict=claim.verdict,
+    )
+
+
+def fact_source_count(session: Session, *, root_claim_id: int) -> int:
+    """How many distinct articles or imported sources carry the fact first seen as the root."""
+    rows = session.execute(
+        select(Claim.article_id, Claim.source).where(
+            (Claim.id == root_claim_id) | (Claim.root_claim_id == root_claim_id)
+        )
+    ).all()
+    keys = {
+        f"a{article_id}" if article_id is not None else f"s{source}" for article_id, source in rows
+    }
+    return len(keys)
+
+
+def iter_index_rows(
+    session: Session, *, after_id: int = 0, batch: int = 5000
+) -> Iterator[IndexRow]:
+    """Every claim in id order, paged by key so a million rows never sit in one result."""
+    last = after_id
+    while True:
+        rows = session.execute(
+            select(Claim.id, Claim.text, Claim.embedding)
+            .where(Claim.id > last)
+            .order_by(Claim.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for claim_id, text, embedding in rows:
+            yield IndexRow(claim_id=claim_id, text=text, embedding=embedding)
+        last = rows[-1][0]
+
+
+def set_embeddings(session: Session, *, embeddings: Mapping[int, bytes]) -> None:
+    """Cache embeddings computed for claims stored without one (or by another model)."""
+    if embeddings:
+        session.execute(
+            update(Claim),
+            [{"id": claim_id, "embedding": blob} for claim_id, blob in embeddings.items()],
+        )
+
+
+def existing_external_ids(session: Session, *, external_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(external_ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        found.update(
+            str(value)
+            for value in session.scalars(
+                select(Claim.external_id).where(Claim.external_id.in_(chunk))
+            )
+        )
+    return found
+
+
+def import_external_claims(
+    session: Session, *, rows: Sequence[ExternalClaim]
+) -> tuple[list[Claim], int]:
+    """Add claims that have no article; an ``external_id`` already stored is skipped.
+
+    Returns the added claims and how many rows were skipped as already present (or repeated
+    within ``rows``), so importing the same file twice adds nothing.
+    """
+    existing = existing_external_ids(session, external_ids=[row.external_id for row in rows])
+    added: list[Claim] = []
+    skipped = 0
+    for row in rows:
+        if row.external_id in existing:
+            skipped += 1
+            continue
+        existing.add(row.external_id)
+        claim = Claim(
+            text=row.text,
+            attrs=row.attrs,
+            article_id=None,
+            position=0,
+            verdict="new",
+            external_id=row.external_id,
+            source=row.source,
+            first_seen_at=row.published,
+        )
+        session.add(claim)
+        added.append(claim)
+    session.flush()
+    return added, skipped
+
+
+def unextracted_articles(session: Session) -> Sequence[Article]:
+    """Relevant articles whose claims are not extracted yet, oldest publication first.
+
+    Articles with no publication time come last, by arrival, so a dated story is never judged
+    against a claim published after it only because of insertion order.
+    """
+    return session.scalars(
+        select(Article)
+        .where(Article.claims_extracted.is_(False), Article.relevant.is_(True))
+        .order_by(
+            Article.published_at.is_(None),
+            Article.published_at,
+            Article.fetched_at,
+            Article.id,
+        )
+    ).all()
+
+
+def mark_claims_extracted(session: Session, *, article_id: int) -> None:
+    session.execute(update(Article).where(Article.id == article_id).values(claims_extracted=True))

@@ -1,0 +1,179 @@
+"""Feeds, their per-feed fetch state, and poll-run tallies. Every feed SQL statement lives here;
+the policy (back-off lengths, when to disable) is decided by ``bot.feeds`` and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Feed, PollRun
+
+
+def add_feed(
+    session: Session,
+    *,
+    url: str,
+    name: str,
+    poll_interval_seconds: int,
+    added_by: str | None,
+    next_check_at: datetime | None = None,
+) -> Feed:
+    feed = Feed(
+        url=url,
+        name=name[:200],
+        poll_interval_seconds=poll_interval_seconds,
+        added_by=added_by,
+        enabled=True,
+        error_count=0,
+        next_check_at=next_check_at,
+    )
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def get_feed(session: Session, *, feed_id: int) -> Feed | None:
+    return session.get(Feed, feed_id)
+
+
+def get_feed_by_url(session: Session, *, url: str) -> Feed | None:
+    return session.scalar(select(Feed).where(Feed.url == url))
+
+
+def list_feeds(session: Session, *, enabled_only: bool = False) -> Sequence[Feed]:
+    query = select(Feed).order_by(Feed.id)
+    if enabled_only:
+        query = query.where(Feed.enabled.is_(True))
+    return session.scalars(query).all()
+
+
+def feed_urls(session: Session) -> set[str]:
+    return set(session.scalars(select(Feed.url)).all())
+
+
+def remove_feed(session: Session, *, feed_id: int) -> bool:
+    """Delete a feed; its articles stay (their sources keep the URL, lose the feed id)."""
+    result = session.execute(delete(Feed).where(Feed.id == feed_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> Sequence[Feed]:
+    """Enabled feeds whose next check is due (never-checked feeds first)."""
+    query = (
+        select(Feed)
+        .where(Feed.enabled.is_(True))
+        .where(or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now))
+        .order_by(Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def record_fetch_success(
+    session: Session,
+    *,
+    feed_id: int,
+    now: datetime,
+    next_check_at: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    warning: str | None = None,
+) -> None:
+    """A 200 or 304: clears the failure run and stores the validators for the next GET.
+    ``warning`` (a malformed but readable feed) is kept as the feed's last error."""
+    values: dict[str, object] = {
+        "last_fetched_at": now,
+        "last_success_at": now,
+        "next_check_at": next_check_at,
+        "etag": etag[:500] if etag else None,
+        "last_modified": last_modified[:100] if last_modified else None,
+        "error_count": 0,
+    }
+    if warning:
+        values["last_error"] = warning[:4000]
+        values["last_error_at"] = now
+    session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+def record_fetch_error(
+    session: Session,
+    *,
+    feed_id: int,
+    now: datetime,
+    error: str,
+    next_check_at: datetime,
+    count_failure: bool = True,
+) -> int:
+    """Store the error with its time; returns the consecutive-failure count after it."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return 0
+    feed.last_fetched_at = now
+    feed.last_error = error[:4000]
+    feed.last_error_at = now
+    feed.next_check_at = next_check_at
+    if count_failure:
+        feed.error_count = (feed.error_count or 0) + 1
+    session.flush()
+    return feed.error_count
+
+
+def disable_feed(session: Session, *, feed_id: int, reason: str) -> None:
+    session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id)
+        .values(enabled=False, disabled_reason=reason[:500], next_check_at=None)
+    )
+
+
+def enable_feed(session: Session, *, feed_id: int) -> bool:
+    result = session.execute(
+        update(Feed)
+        .where(Feed.id == feed_id)
+        .values(enabled=True, disabled_reason=None, error_count=0, next_check_at=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def start_poll_run(session: Session, *, now: datetime) -> PollRun:
+    run = PollRun(started_at=now)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_poll_run(
+    session: Session,
+    *,
+    run_id: int,
+    now: datetime,
+    feeds_polled: int,
+    new_stories: int,
+    relevant_stories: int,
+    claims_new: int,
+    claims_repeated: int,
+    claims_updated: int,
+    errors: int,
+) -> None:
+    session.execute(
+        update(PollRun)
+        .where(PollRun.id == run_id)
+        .values(
+            finished_at=now,
+            feeds_polled=feeds_polled,
+            new_stories=new_stories,
+            relevant_stories=relevant_stories,
+            claims_new=claims_new,
+            claims_repeated=claims_repeated,
+            claims_updated=claims_updated,
+            errors=errors,
+        )
+    )
+
+
+def latest_poll_run(session: Session) -> PollRun | None:
+    return session.scalar(select(PollRun).order_by(PollRun.id.desc()).limit(1))

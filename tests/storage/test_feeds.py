@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storage import articles as article_store
+from storage import feeds as feed_store
+from storage.models import ArticleSource
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def add(session, url: str = "https://a.example/feed", **kw):
+    return feed_store.add_feed(
+        session, url=url, name=kw.pop("name", "A"), poll_interval_seconds=900, added_by="test", **kw
+    )
+
+
+def test_add_get_list(db) -> None:
+    with db.sessions.begin() as s:
+        a = add(s)
+        add(s, "https://b.example/feed", name="B")
+        feed_id = a.id
+    with db.sessions() as s:
+        feed = feed_store.get_feed(s, feed_id=feed_id)
+        assert feed is not None
+        assert feed.enabled
+        assert feed.error_count == 0
+        assert feed_store.get_feed_by_url(s, url="https://b.example/feed").name == "B"
+        assert [f.name for f in feed_store.list_feeds(s)] == ["A", "B"]
+        assert feed_store.feed_urls(s) == {"https://a.example/feed", "https://b.example/feed"}
+
+
+def test_due_feeds_respects_next_check_and_enabled(db) -> None:
+    with db.sessions.begin() as s:
+        never = add(s, "https://never.example/f").id
+        past = add(s, "https://past.example/f", next_check_at=NOW - timedelta(minutes=1)).id
+        add(s, "https://future.example/f", next_check_at=NOW + timedelta(minutes=1))
+        off = add(s, "https://off.example/f").id
+        feed_store.disable_feed(s, feed_id=off, reason="test")
+    with db.sessions() as s:
+        assert [f.id for f in feed_store.due_feeds(s, now=NOW)] == [never, past]
+        assert [f.id for f in feed_store.due_feeds(s, now=NOW, limit=1)] == [never]
+
+
+def test_record_success_clears_failures_and_keeps_validators(db) -> None:
+    with db.sessions.begin() as s:
+        feed_id = add(s).id
+        feed_store.record_fetch_error(
+            s, feed_id=feed_id, now=NOW, error="HTTP 500", next_check_at=NOW
+        )
+        feed_store.record_fetch_success(
+            s,
+            feed_id=feed_id,
+            now=NOW,
+            next_check_at=NOW + timedelta(hours=1),
+            etag='"abc"',
+            last_modified="Mon, 13 May 2024 08:00:00 GMT",
+            warning="SAXParseException: broken",
+        )
+    with db.sessions() as s:
+        feed = feed_store.get_feed(s, feed_id=feed_id)
+        assert feed.error_count == 0
+        assert feed.etag == '"abc"'
+        assert feed.last_success_at == NOW
+        assert feed.next_check_at == NOW + timedelta(hours=1)
+        assert feed.last_error == "SAXParseException: broken"
+
+
+def test_record_error_counts_and_disable(db) -> None:
+    with db.sessions.begin() as s:
+        feed_id = add(s).id
+        counts = [
+            feed_store.record_fetch_error(
+                s,
+                feed_id=feed_id,
+                now=NOW + timedelta(seconds=i),
+                error=f"e{i}",
+                next_check_at=NOW + timedelta(minutes=i),
+            )
+            for i in range(3)
+        ]
+        throttled = feed_store.record_fetch_error(
+            s, feed_id=feed_id, now=NOW, error="429", next_check_at=NOW, count_failure=False
+        )
+        feed_store.disable_feed(s, feed_id=feed_id, reason="too many")
+        assert (
+            feed_store.record_fetch_error(s, feed_id=999_999, now=NOW, error="x", next_check_at=NOW)
+            == 0
+        )
+    assert counts == [1, 2, 3]
+    assert throttled == 3
+    with db.sessions() as s:
+        feed = feed_store.get_feed(s, feed_id=feed_id)
+        assert not feed.enabled
+        assert feed.disabled_reason == "too many"
+        assert feed.next_check_at is None
+        assert feed.last_error == "429"
+        assert feed.last_error_at == NOW
+    with db.sessions.begin() as s:
+        assert feed_store.enable_feed(s, feed_id=feed_id)
+    with db.sessions() as s:
+        feed = feed_store.get_feed(s, feed_id=feed_id)
+        assert feed.enabled
+        assert feed.error_count == 0
+        assert feed.disabled_reason is None
+
+
+def test_remove_feed_keeps_articles(db) -> None:
+    with db.sessions.begin() as s:
+        feed_id = add(s).id
+        article = article_store.add_article(
+            s, origin="feed", title="t", content_hash="h1", text="x", url="https://a.example/1"
+        )
+        article_store.add_source(
+            s, article_id=article.id, feed_id=feed_id, guid="g", url=article.url, outlet="A"
+        )
+        article_id = article.id
+    with db.sessions.begin() as s:
+        assert feed_store.remove_feed(s, feed_id=feed_id)
+        assert not feed_store.remove_feed(s, feed_id=feed_id)
+    with db.sessions() as s:
+        assert feed_store.get_feed(s, feed_id=feed_id) is None
+        assert article_store.get_article(s, article_id=article_id) is not None
+        source = s.get(ArticleSource, article_store.list_sources(s, article_id=article_id)[0].id)
+        assert source.feed_id is None
+        assert source.url == "https://a.example/1"
+
+
+def test_poll_runs(db) -> None:
+    with db.sessions.begin() as s:
+        assert feed_store.latest_poll_run(s) is None
+        run_id = feed_store.start_poll_run(s, now=NOW).id
+        feed_store.finish_poll_run(
+            s,
+            run_id=run_id,
+            now=NOW + timedelta(seconds=5),
+            feeds_polled=3,
+            new_stories=4,
+            relevant_stories=2,
+            claims_new=5,
+            claims_repeated=1,
+            claims_updated=1,
+            errors=1,
+        )
+    with db.sessions() as s:
+        run = feed_store.latest_poll_run(s)
+        assert run.id == run_id
+        assert (run.feeds_polled, run.new_stories, run.relevant_stories) == (3, 4, 2)
+        assert (run.claims_new, run.claims_repeated, run.claims_updated, run.errors) == (5, 1, 1, 1)
+        assert run.finished_at == NOW + timedelta(seconds=5)
