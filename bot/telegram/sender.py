@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -52,6 +52,9 @@ def chat_ref(chat_id: str) -> int | str:
         return chat_id
 
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
 class TelegramSender:
     """``bot.delivery.Sender`` over a python-telegram-bot ``Bot`` (rate limiter included)."""
 
@@ -68,6 +71,7 @@ class TelegramSender:
                 chat_id=chat_ref(chat_id),
                 text=text,
                 parse_mode=payload.get("parse_mode", ParseMode.HTML),
+                link_preview_options=NO_PREVIEW,  # explicit: not every Bot carries our Defaults
                 reply_markup=InlineKeyboardMarkup.de_json(markup, self._bot)
                 if isinstance(markup, dict)
                 else None,
