@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -140,7 +141,9 @@ def parse_published(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-_TOKEN_CACHE_SIZE = 200_000
+# Every stored claim's tokens fit (interned, ~250 bytes a claim): the judge then never
+# re-tokenises a candidate. Past this many texts the cache starts over.
+_TOKEN_CACHE_SIZE = 1_200_000
 _token_caches: dict[int, tuple[Lexicon, dict[str, tuple[str, ...]]]] = {}
 
 
@@ -159,7 +162,7 @@ def cached_normalize_tokens(text: str, lexicon: Lexicon) -> list[str]:
     if hit is None:
         if len(memo) >= _TOKEN_CACHE_SIZE:
             memo.clear()
-        hit = tuple(normalize_tokens(text, lexicon))
+        hit = tuple(sys.intern(token) for token in normalize_tokens(text, lexicon))
         memo[text] = hit
     return list(hit)
 

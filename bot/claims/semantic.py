@@ -106,7 +106,12 @@ def from_bytes(blob: bytes, dim: int) -> NDArray[np.float32] | None:
 
 
 class VectorIndex:
-    """Cosine search over L2-normalised rows; exact when small, inverted-file when large."""
+    """Cosine search over L2-normalised rows; exact when small, inverted-file when large.
+
+    Callers address vectors by column (insertion order). Once partitioned, the matrix is stored
+    list by list so each probed list is one contiguous slice multiplied in place (no gather);
+    ``_perm`` maps a stored position to its column and ``_pos`` a column to its position.
+    """
 
     def __init__(
         self, dim: int, *, ivf_threshold: int = 200_000, nprobe: int = 24, seed: int = 0
@@ -117,10 +122,12 @@ class VectorIndex:
         self._seed = seed
         self._mat: NDArray[np.float32] = np.zeros((1024, dim), dtype=np.float32)
         self._n = 0
-        # inverted file: rows of list i are order[starts[i]:starts[i+1]]; rows >= _ivf_n are tail
+        # inverted file over positions [0, _ivf_n): list i is [starts[i], starts[i+1]);
+        # positions >= _ivf_n are the tail, still in column order
         self._centroids: NDArray[np.float32] | None = None
-        self._order: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._starts: NDArray[np.int64] = np.zeros(1, dtype=np.int64)
+        self._perm: NDArray[np.int64] | None = None  # position -> column (None: identity)
+        self._pos: NDArray[np.int64] | None = None  # column -> position
         self._ivf_n = 0
         self.deferred = False  # set while bulk loading: partition once at the end
 
@@ -147,6 +154,22 @@ class VectorIndex:
         if tail > max(20_000, self._ivf_n // 10) or (force and tail > 0):
             self.build_ivf()
 
+    def _columns(self, positions: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self._perm is None:
+            return positions
+        out = positions.copy()
+        inside = positions < self._ivf_n
+        out[inside] = self._perm[positions[inside]]
+        return out
+
+    def _positions(self, cols: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self._pos is None:
+            return cols
+        out = cols.copy()
+        inside = cols < self._ivf_n
+        out[inside] = self._pos[cols[inside]]
+        return out
+
     def build_ivf(self, *, iterations: int = 8) -> None:
         """Partition rows with k-means (√n lists) trained on a sample; deterministic by seed."""
         n = self._n
@@ -167,36 +190,43 @@ class VectorIndex:
         assign = np.empty(n, dtype=np.int64)
         for lo in range(0, n, 65_536):
             assign[lo : lo + 65_536] = np.argmax(rows[lo : lo + 65_536] @ centroids.T, axis=1)
-        self._order = np.argsort(assign, kind="stable").astype(np.int64)
+        order = np.argsort(assign, kind="stable").astype(np.int64)  # new position -> old one
+        self._mat[:n] = rows[order]
+        old_columns = self._columns(np.arange(n, dtype=np.int64))
+        self._perm = old_columns[order]
+        self._pos = np.empty(n, dtype=np.int64)
+        self._pos[self._perm] = np.arange(n, dtype=np.int64)
         self._starts = np.zeros(n_lists + 1, dtype=np.int64)
         np.cumsum(np.bincount(assign, minlength=n_lists), out=self._starts[1:])
         self._centroids = centroids
         self._ivf_n = n
 
-    def _candidate_rows(self, query: NDArray[np.float32]) -> NDArray[np.int64] | None:
-        if self._centroids is None:
-            return None
-        probe = np.argpartition(-(self._centroids @ query), self.nprobe)[: self.nprobe]
-        parts = [self._order[self._starts[p] : self._starts[p + 1]] for p in probe]
-        parts.append(np.arange(self._ivf_n, self._n, dtype=np.int64))
-        return np.concatenate(parts)
-
     def search(
         self, query: NDArray[np.float32], k: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        """Rows of the ``k`` most similar vectors, most similar first, with their cosines."""
+        """Columns of the ``k`` most similar vectors, most similar first, with their cosines."""
         if self._n == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = np.asarray(query, dtype=np.float32)
-        rows = self._candidate_rows(query)
-        sims = self._mat[: self._n] @ query if rows is None else self._mat[rows] @ query
+        if self._centroids is None:
+            positions = None
+            sims = self._mat[: self._n] @ query
+        else:
+            nprobe = min(self.nprobe, self._centroids.shape[0])
+            probe = np.argpartition(-(self._centroids @ query), nprobe - 1)[:nprobe]
+            spans = [(int(self._starts[p]), int(self._starts[p + 1])) for p in probe]
+            spans.append((self._ivf_n, self._n))
+            spans = [(lo, hi) for lo, hi in spans if hi > lo]
+            sims = np.concatenate([self._mat[lo:hi] @ query for lo, hi in spans])
+            positions = np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi in spans])
         kk = min(k, sims.shape[0])
         best = np.argpartition(-sims, kk - 1)[:kk]
         best = best[np.argsort(-sims[best], kind="stable")]
-        found = best.astype(np.int64) if rows is None else rows[best]
+        found = best.astype(np.int64) if positions is None else self._columns(positions[best])
         return found, sims[best].astype(np.float32)
 
     def similarities(
-        self, query: NDArray[np.float32], rows: NDArray[np.int64]
+        self, query: NDArray[np.float32], cols: NDArray[np.int64]
     ) -> NDArray[np.float32]:
-        return (self._mat[rows] @ np.asarray(query, dtype=np.float32)).astype(np.float32)
+        rows = self._mat[self._positions(np.asarray(cols, dtype=np.int64))]
+        return (rows @ np.asarray(query, dtype=np.float32)).astype(np.float32)

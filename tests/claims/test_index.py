@@ -171,6 +171,19 @@ def test_vector_index_exact_and_ivf_agree_on_clustered_data() -> None:
     assert np.mean(recall) >= 0.9
     tail_hit, _ = ivf.search(data[3], 1)
     assert data[tail_hit[0]] @ data[3] == pytest.approx(1.0, abs=1e-5)
+    # columns stay the caller's insertion order through partitioning and re-partitioning
+    stored = np.vstack([data, data[:10]])
+    cols = rng.integers(0, stored.shape[0], 200)
+    for rebuild in (False, True):
+        if rebuild:
+            ivf.add(data[10:5000])
+            stored = np.vstack([stored, data[10:5000]])
+            ivf.build_ivf()
+            cols = rng.integers(0, stored.shape[0], 200)
+        q = queries[0]
+        np.testing.assert_allclose(ivf.similarities(q, cols), stored[cols] @ q, rtol=1e-5)
+        found, sims = ivf.search(q, 5)
+        np.testing.assert_allclose(stored[found] @ q, sims, rtol=1e-5)
 
 
 def test_embedding_bytes_round_trip() -> None:

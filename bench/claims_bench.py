@@ -1,0 +1,591 @@
+"""Claim engine benchmark: `/claim` latency, ingest throughput and memory at 1k / 100k / 1M claims.
+
+    python bench/claims_bench.py                 # 1k and 100k stored claims (a few minutes)
+    python bench/claims_bench.py --sizes 1000000 # 1M: 5 min to build once, ~9 min; 4.3 GB peak
+
+For each store size the script builds (once, cached under $TMPDIR/nkwatch-claims-bench/) a
+SQLite knowledge base of synthetic claims: seed-like sentences recombined from lists of actors,
+weapons, places, figures and dates with a fixed random seed, each with its extracted attributes.
+Then, each in a fresh subprocess so peak memory is its own:
+
+- lexical:  ClaimEngine with semantic="off": index load time, `check()` latency p50/p99 over
+            the query set (retrieval + provenance + judge), retrieval-only latency, ingest
+            throughput (synthetic 20-sentence articles through extract + retrieve + judge + store,
+            rolled back afterwards), peak RSS;
+- semantic: the same with all-MiniLM-L6-v2 (query encoding included in the latency);
+- rank_bm25: BM25Okapi over the same analysed tokens as a naive peer (retrieval only; at 1M
+             only a few queries, it scans every document per term).
+
+Semantic store embeddings: encoding a million sentences on 2 CPU cores takes about an hour, so
+only ``--encode`` sentences (default 4,000) are truly encoded; every other stored claim gets the
+embedding of a random encoded claim plus small Gaussian noise, renormalised. Query embeddings are
+real. Search cost does not depend on the vector values, so latency figures are representative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Generated stores are large (1.5 GB at 1M claims): kept outside the source tree.
+CACHE = Path(os.environ.get("NKWATCH_BENCH_CACHE", tempfile.gettempdir())) / "nkwatch-claims-bench"
+SEED = 20230807
+
+ACTORS = [
+    "Kim Jong Un",
+    "North Korean leader Kim Jong Un",
+    "Kim",
+    "state media",
+    "KCNA",
+    "South Korea's defence ministry",
+    "South Korea's unification ministry",
+    "U.S. officials",
+    "the Pentagon",
+    "Russian Defense Minister Sergei Shoigu",
+    "Vladimir Putin",
+    "Japan's defence ministry",
+    "the Joint Chiefs of Staff",
+    "analysts",
+    "a U.N. panel of experts",
+    "Chinese officials",
+    "Kim Yo Jong",
+    "the White House",
+    "Ukrainian intelligence",
+    "the Korean People's Army",
+    "South Korean President Yoon Suk Yeol",
+    "the State Department",
+]
+EVENT_VERBS = [
+    "inspected",
+    "visited",
+    "toured",
+    "oversaw a test of",
+    "called for mass production of",
+    "ordered more",
+    "showcased",
+    "displayed",
+    "test-fired",
+    "launched",
+    "praised",
+    "examined",
+    "reviewed the production of",
+]
+SHIP_VERBS = ["shipped", "delivered", "sent", "exported", "supplied", "transferred"]
+WEAPONS = [
+    "intercontinental ballistic missiles",
+    "ICBMs",
+    "short-range ballistic missiles",
+    "240mm multiple rocket launchers",
+    "multiple-launch rocket systems",
+    "artillery shells",
+    "122mm artillery rounds",
+    "cruise missiles",
+    "hypersonic missiles",
+    "spy drones",
+    "attack drones",
+    "tactical nuclear weapons",
+    "Hwasong-18 missiles",
+    "KN-23 missiles",
+    "sniper rifles",
+    "armored vehicles",
+    "tanks",
+    "submarine-launched ballistic missiles",
+    "anti-aircraft missiles",
+    "launch vehicles",
+    "Grad rockets",
+    "large-caliber rocket shells",
+    "solid-fuel engines",
+    "reconnaissance satellites",
+]
+PLACES = [
+    "in Pyongyang",
+    "near Wonsan",
+    "at a munitions factory",
+    "in the Sea of Japan",
+    "off the east coast",
+    "at the Sohae launch site",
+    "in South Hamgyong province",
+    "near the border",
+    "in Russia's Far East",
+    "at the Vostochny cosmodrome",
+    "near Bakhmut",
+    "in the Kursk region",
+    "at a shell factory",
+    "at a missile plant",
+    "near Sinpo",
+]
+DATES = [
+    "on Saturday",
+    "last month",
+    "in July",
+    "on August 21",
+    "in March 2024",
+    "on Tuesday",
+    "earlier this week",
+    "in January 2023",
+    "in September 2023",
+    "from August 21 to 24",
+    "in 2022",
+    "last year",
+    "on Sunday",
+    "in November 2023",
+    "in May 2024",
+    "this week",
+]
+UNITS = [
+    "containers of munitions",
+    "rounds of artillery shells",
+    "missiles",
+    "shells",
+    "troops",
+    "rockets",
+    "drones",
+    "tonnes of ammunition",
+]
+TOPICS = [
+    "military cooperation",
+    "arms sales",
+    "sanctions",
+    "joint drills",
+    "nuclear talks",
+    "weapons exports",
+    "the war in Ukraine",
+    "food aid",
+    "satellite technology",
+]
+ACCUSATIONS = [
+    "violating U.N. sanctions",
+    "supplying weapons to Russia",
+    "escalating tensions",
+    "staging provocative drills",
+    "hiding missile launchers",
+    "smuggling oil",
+]
+TAILS = [
+    "",
+    "",
+    "",
+    ", according to state media",
+    ", officials said",
+    ", analysts said",
+    ", the report said",
+    ", a spokesman said",
+]
+SYNONYMS = {
+    "toured": "visited",
+    "visited": "toured",
+    "inspected": "examined",
+    "shipped": "sent",
+    "sent": "shipped",
+    "delivered": "supplied",
+    "launched": "fired",
+    "test-fired": "launched",
+    "called for": "urged",
+    "showcased": "displayed",
+    "ICBMs": "intercontinental ballistic missiles",
+    "multiple-launch rocket systems": "multiple rocket launchers",
+    "munitions": "ammunition",
+    "said": "stated",
+    "near": "close to",
+}
+
+
+def _num(rng: random.Random) -> str:
+    value = rng.choice(
+        [
+            rng.randint(2, 99),
+            rng.randint(100, 999) * 10,
+            rng.randint(1, 9) * 1000,
+            rng.randint(10, 900) * 1000,
+        ]
+    )
+    return f"{value:,}"
+
+
+def sentence(rng: random.Random) -> str:
+    """One seed-like claim."""
+    a, b = rng.sample(ACTORS, 2)
+    w, p, d, t = rng.choice(WEAPONS), rng.choice(PLACES), rng.choice(DATES), rng.choice(TAILS)
+    form = rng.randrange(10)
+    if form == 0:
+        s = f"{a} {rng.choice(EVENT_VERBS)} {w} {p} {d}{t}."
+    elif form == 1:
+        s = (
+            f"{a} said North Korea {rng.choice(SHIP_VERBS)} {_num(rng)} {rng.choice(UNITS)} "
+            f"to Russia {d}."
+        )
+    elif form == 2:
+        s = f"{a} reported that {b} {rng.choice(EVENT_VERBS)} {w} {p}{t}."
+    elif form == 3:
+        s = f"{w[0].upper()}{w[1:]} were launched {p} {d}, {a} said."
+    elif form == 4:
+        since = rng.randint(2012, 2023)
+        s = f"North Korea has conducted over {_num(rng)} missile tests since {since}{t}."
+    elif form == 5:
+        s = f"{a} called for exponentially increasing production of {w} {d}{t}."
+    elif form == 6:
+        s = f"The {w} could strike targets {rng.randint(20, 3000)} kilometres away, {a} said."
+    elif form == 7:
+        s = f"{a} met {b} {p} {d} to discuss {rng.choice(TOPICS)}{t}."
+    elif form == 8:
+        s = f"Satellite images show new construction {p}, {a} said {d}."
+    else:
+        s = f"{a} accused {b} of {rng.choice(ACCUSATIONS)} {d}{t}."
+    return s[0].upper() + s[1:]
+
+
+def paraphrase(text: str, rng: random.Random) -> str:
+    """Synonym swaps and a dropped attribution tail, like a rewritten wire story."""
+    for old, new in SYNONYMS.items():
+        if old in text and rng.random() < 0.7:
+            text = text.replace(old, new, 1)
+    for tail in TAILS[3:]:
+        text = text.replace(tail, "")
+    return text
+
+
+# ----------------------------------------------------------------------------- store build
+
+
+def build_store(size: int, encode: int) -> Path:
+    """A cached SQLite store of ``size`` synthetic claims (attributes and embeddings included)."""
+    import numpy as np  # noqa: PLC0415
+
+    from bot.claims.extract import extract_attributes  # noqa: PLC0415
+    from bot.claims.lexicon import load_lexicon  # noqa: PLC0415
+    from bot.claims.semantic import SentenceEncoder, to_bytes  # noqa: PLC0415
+    from storage.db import make_engine, upgrade  # noqa: PLC0415
+    from storage.models import Claim  # noqa: PLC0415
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"store-{size}-{encode}.db"
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    engine = make_engine(f"sqlite:///{tmp}")
+    upgrade(engine)
+    rng = random.Random(SEED)
+    lexicon = load_lexicon()
+    encoder = SentenceEncoder()
+    texts: list[str] = []
+    seen: set[str] = set()
+    while len(texts) < size:
+        s = sentence(rng)
+        if s not in seen:
+            seen.add(s)
+            texts.append(s)
+    del seen
+    n_true = min(encode, size)
+    true_vecs = encoder.encode(texts[:n_true])
+    nrng = np.random.default_rng(SEED)
+    outlets = ["Yonhap", "NK News", "Reuters", "AP", "KCNA Watch", "38 North", "VOA", "WSJ"]
+    base = datetime(2022, 1, 1, tzinfo=UTC)
+    batch = 20_000
+    with engine.begin() as conn:
+        for lo in range(0, size, batch):
+            hi = min(size, lo + batch)
+            if hi <= n_true:
+                vecs = true_vecs[lo:hi]
+            else:
+                picks = nrng.integers(0, n_true, hi - lo)
+                vecs = true_vecs[picks] + nrng.normal(0, 0.03, (hi - lo, true_vecs.shape[1]))
+                vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+                if lo < n_true:
+                    vecs[: n_true - lo] = true_vecs[lo:n_true]
+            rows = []
+            for i in range(lo, hi):
+                published = base + timedelta(days=(i * 7919) % 900)
+                rows.append(
+                    {
+                        "article_id": None,
+                        "position": 0,
+                        "text": texts[i],
+                        "attrs": extract_attributes(
+                            texts[i], published=published, lexicon=lexicon
+                        ).to_json(),
+                        "verdict": "new",
+                        "changes": [],
+                        "external_id": f"syn-{i}",
+                        "source": outlets[i % len(outlets)],
+                        "first_seen_at": published,
+                        "created_at": published,
+                        "embedding": to_bytes(vecs[i - lo]),
+                    }
+                )
+            conn.execute(Claim.__table__.insert(), rows)
+            print(
+                f"  store {size}: {hi:,} claims ({time.perf_counter() - t0:.0f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    engine.dispose()
+    tmp.rename(path)
+    return path
+
+
+def query_set(size: int, n: int) -> list[str]:
+    """Half paraphrases of stored claims, half fresh claims (mostly new)."""
+    rng = random.Random(SEED)
+    stored: list[str] = []
+    seen: set[str] = set()
+    # replay the store generator to pick stored sentences without reading the DB
+    picks = sorted(random.Random(SEED + 1).sample(range(size), min(size, n // 2)))
+    want = set(picks)
+    i = 0
+    while len(stored) < len(picks):
+        s = sentence(rng)
+        if s in seen:
+            continue
+        seen.add(s)
+        if i in want:
+            stored.append(s)
+        i += 1
+    qrng = random.Random(SEED + 2)
+    out = [paraphrase(s, qrng) for s in stored]
+    out += [sentence(qrng) for _ in range(n - len(out))]
+    qrng.shuffle(out)
+    return out
+
+
+def articles(n: int, per: int = 20) -> list[str]:
+    rng = random.Random(SEED + 3)
+    return [" ".join(sentence(rng) for _ in range(per)) for _ in range(n)]
+
+
+# -------------------------------------------------------------------------------- workers
+
+
+def _rss_mb() -> tuple[float, float]:
+    status = Path("/proc/self/status").read_text()
+    vals = {}
+    for line in status.splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            key, value = line.split(":", 1)
+            vals[key] = float(value.split()[0]) / 1024
+    return vals.get("VmRSS", 0.0), vals.get("VmHWM", 0.0)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def worker_engine(store: Path, size: int, path: str, n_queries: int, n_articles: int) -> dict:
+    from bot.claims.engine import ClaimEngine  # noqa: PLC0415
+    from bot.settings import Settings  # noqa: PLC0415
+    from storage.db import make_engine, make_session_factory  # noqa: PLC0415
+    from storage.models import Article  # noqa: PLC0415
+
+    work = store.with_name(f"work-{size}-{path}.db")
+    shutil.copyfile(store, work)  # ingest writes; keep the cached store pristine
+    url = f"sqlite:///{work}"
+    sessions = make_session_factory(make_engine(url))
+    settings = Settings(database_url=url, semantic="on" if path == "semantic" else "off")
+    t0 = time.perf_counter()
+    engine = ClaimEngine.from_settings(settings, sessions)
+    load_s = time.perf_counter() - t0
+    rss_loaded, _ = _rss_mb()
+    queries = query_set(size, n_queries)
+    for q in queries[:10]:
+        engine.check(q)
+    lat, ret, statuses = [], [], {"new": 0, "repeated": 0, "updated": 0}
+    for q in queries:
+        t = time.perf_counter()
+        v = engine.check(q)
+        lat.append((time.perf_counter() - t) * 1000)
+        statuses[v.status] += 1
+        qv = engine.index.encode([q])
+        t = time.perf_counter()
+        engine.index.search(q, 20, query_vec=None if qv is None else qv[0])
+        ret.append((time.perf_counter() - t) * 1000)
+    texts = articles(n_articles)
+    with sessions() as session:
+        arts = [
+            Article(
+                origin="feed",
+                title=f"bench {i}",
+                content_hash=f"bench-{i}",
+                text=text,
+                url=f"https://bench.example/{i}",
+                outlet="Bench Wire",
+                published_at=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=i),
+            )
+            for i, text in enumerate(texts)
+        ]
+        session.add_all(arts)
+        session.flush()
+        t = time.perf_counter()
+        n_claims = 0
+        for art in arts:
+            n_claims += len(engine.ingest_article(session, art))
+        ingest_s = time.perf_counter() - t
+        session.rollback()
+    _, peak = _rss_mb()
+    work.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(work) + suffix).unlink(missing_ok=True)
+    return {
+        "size": size,
+        "path": path,
+        "load_s": load_s,
+        "p50": _pct(lat, 0.5),
+        "p99": _pct(lat, 0.99),
+        "ret_p50": _pct(ret, 0.5),
+        "ret_p99": _pct(ret, 0.99),
+        "articles_per_s": n_articles / ingest_s,
+        "claims_per_s": n_claims / ingest_s,
+        "rss_loaded_mb": rss_loaded,
+        "peak_mb": peak,
+        "statuses": statuses,
+        "queries": len(queries),
+        "ingested_articles": n_articles,
+    }
+
+
+def worker_peer(store: Path, size: int, n_queries: int) -> dict:
+    from functools import partial  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+    from rank_bm25 import BM25Okapi  # noqa: PLC0415
+
+    from bot.claims.index import Analyzer  # noqa: PLC0415
+    from bot.claims.lexicon import load_lexicon  # noqa: PLC0415
+    from bot.claims.normalize import normalize_tokens  # noqa: PLC0415
+    from storage.claims import iter_index_rows  # noqa: PLC0415
+    from storage.db import make_engine, make_session_factory  # noqa: PLC0415
+
+    analyzer = Analyzer(partial(normalize_tokens, lexicon=load_lexicon()), stem=False)
+    sessions = make_session_factory(make_engine(f"sqlite:///{store}"))
+    t0 = time.perf_counter()
+    with sessions() as session:
+        corpus = [analyzer(row.text) for row in iter_index_rows(session)]
+    bm25 = BM25Okapi(corpus)
+    load_s = time.perf_counter() - t0
+    queries = query_set(size, n_queries)
+    if size >= 500_000:
+        queries = queries[:10]
+    lat = []
+    for q in queries:
+        t = time.perf_counter()
+        scores = bm25.get_scores(analyzer(q))
+        np.argpartition(-scores, 20)[:20]
+        lat.append((time.perf_counter() - t) * 1000)
+    _, peak = _rss_mb()
+    return {
+        "size": size,
+        "path": "rank_bm25",
+        "load_s": load_s,
+        "ret_p50": _pct(lat, 0.5),
+        "ret_p99": _pct(lat, 0.99),
+        "peak_mb": peak,
+        "queries": len(queries),
+    }
+
+
+# ----------------------------------------------------------------------------------- main
+
+
+def _run_worker(args: list[str]) -> dict | None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
+    ap.add_argument("--paths", nargs="+", default=["lexical", "semantic", "rank_bm25"])
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--articles", type=int, default=40)
+    ap.add_argument("--encode", type=int, default=4000)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        size, path = args.sizes[0], args.paths[0]
+        if path == "rank_bm25":
+            result = worker_peer(args.store, size, args.queries)
+        else:
+            result = worker_engine(args.store, size, path, args.queries, args.articles)
+        print(json.dumps(result))
+        return
+    results = []
+    for size in args.sizes:
+        t = time.perf_counter()
+        store = build_store(size, args.encode)
+        print(f"store {size:,}: ready ({time.perf_counter() - t:.0f}s)", file=sys.stderr)
+        for path in args.paths:
+            res = _run_worker(
+                [
+                    "--store",
+                    str(store),
+                    "--sizes",
+                    str(size),
+                    "--paths",
+                    path,
+                    "--queries",
+                    str(args.queries),
+                    "--articles",
+                    str(args.articles),
+                ]
+            )
+            if res is not None:
+                results.append(res)
+                print(json.dumps(res), file=sys.stderr)
+    print(
+        f"\nclaim engine bench (seed {SEED}, {os.cpu_count()} cores, "
+        f"{args.queries} queries, {args.articles} ingest articles of 20 sentences)"
+    )
+    head = (
+        f"{'claims':>9} {'path':<10} {'load s':>7} {'check p50':>10} {'check p99':>10} "
+        f"{'search p50':>11} {'search p99':>11} {'ingest art/s':>13} {'peak MB':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in results:
+
+        def f(key: str, fmt: str = "{:.1f}", r: dict = r) -> str:
+            return fmt.format(r[key]) if key in r else "-"
+
+        print(
+            f"{r['size']:>9,} {r['path']:<10} {f('load_s'):>7} {f('p50'):>10} {f('p99'):>10} "
+            f"{f('ret_p50'):>11} {f('ret_p99'):>11} {f('articles_per_s'):>13} "
+            f"{f('peak_mb', '{:.0f}'):>8}"
+        )
+    print(
+        "\nlatencies in ms; check = extract + retrieve + provenance + judge (+ query encoding "
+        "on the semantic path); search = retrieval only (top 20)"
+    )
+    for r in results:
+        if "statuses" in r:
+            print(
+                f"  {r['size']:,} {r['path']}: verdicts {r['statuses']}, "
+                f"ingest {r['claims_per_s']:.0f} claims/s"
+            )
+
+
+if __name__ == "__main__":
+    main()
