@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.claims.types import Verdict
+from bot.digest.model import clip
 from bot.settings import Settings
 from storage import articles as articles_store
 from storage import claims as claims_store
@@ -77,6 +78,25 @@ class Block:
     @property
     def text(self) -> str:
         return "".join(span.text for span in self.spans)
+
+
+def fit_block(
+    block: Block, *, limit: int, span: Callable[[Span], str], escape: Callable[[str], str]
+) -> str:
+    """A block rendered span by span; too long even alone, the markup goes and the text is
+    clipped until its escaped form fits ``limit`` (each platform passes its own escaping)."""
+    bullet = "• " if block.item else ""
+    out = bullet + "".join(span(part) for part in block.spans)
+    if len(out) <= limit:
+        return out
+    text = block.text
+    size = len(text)
+    while size > 1:
+        size = max(1, min(size - 1, size * limit // max(len(out), 1)))
+        out = bullet + escape(clip(text, size))
+        if len(out) <= limit:
+            break
+    return out
 
 
 @dataclass(frozen=True, slots=True)

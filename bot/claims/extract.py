@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import STOPWORDS, Token, analyze, prepare, word_key
 from bot.claims.types import Attributes, DateRef, ExtractedClaim, Precision, Quantity
+from bot.corpus.cleaning import NOT_VERB_ING
 
 __all__ = [
     "date_explicitness",
@@ -95,34 +96,6 @@ _AUXILIARIES = frozenset(
         "told",
     ]
 )
-_NOT_VERB_ING = frozenset(
-    [
-        "during",
-        "according",
-        "including",
-        "following",
-        "regarding",
-        "concerning",
-        "considering",
-        "being",
-        "nothing",
-        "something",
-        "anything",
-        "everything",
-        "morning",
-        "evening",
-        "building",
-        "king",
-        "thing",
-        "spring",
-        "wing",
-        "pyongyang",
-        "beijing",
-        "nanjing",
-        "bring",
-        "string",
-    ]
-)
 _TERMINAL = (".", "!", "”", '"', "'", "’", ")", "…")
 
 
@@ -142,7 +115,7 @@ def is_assertion(sentence: str) -> bool:
     lower = [w.lower() for w in words]
     if not any(w in _AUXILIARIES or w.endswith(("ed", "es")) for w in lower):
         # "Kim Jong-un inspecting a missile production line ...": a photo caption
-        ing = [i for i, w in enumerate(lower) if w.endswith("ing") and w not in _NOT_VERB_ING]
+        ing = [i for i, w in enumerate(lower) if w.endswith("ing") and w not in NOT_VERB_ING]
         if ing and ing[0] <= 6:
             return False
     letters = sum(c.isalpha() for c in s)

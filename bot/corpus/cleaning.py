@@ -79,7 +79,8 @@ _SPAM_TOKEN = re.compile(
 _ENGLISH_WITH_MARKER = frozenset({"total", "totally", "totem", "totes", "potato", "tomato"})
 _SPINNER_BRACES = re.compile(r"\{([^{}\n]{1,40})\}")
 _SENTENCE_END = (".", "!", "?", "”", '"', "’", "'", ")", "…", ":")
-_NOT_CAPTION_ING = frozenset(
+# Words ending in -ing that are not participles: a caption rule must not fire on them.
+NOT_VERB_ING = frozenset(
     {
         "during",
         "according",
@@ -105,6 +106,7 @@ _NOT_CAPTION_ING = frozenset(
         "beijing",
         "nanjing",
         "bring",
+        "string",
     }
 )
 _FINITE = frozenset(
@@ -189,7 +191,7 @@ def _is_participial_caption(line: str) -> bool:
         lower = word.lower()
         if lower in _FINITE or (lower.endswith("ed") and index > 0):
             return False
-        if lower.endswith("ing") and len(lower) > 4 and lower not in _NOT_CAPTION_ING:
+        if lower.endswith("ing") and len(lower) > 4 and lower not in NOT_VERB_ING:
             return index > 0
     return False
 

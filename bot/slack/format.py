@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from bot.commands import Block, Reply, Span
+from bot.commands import Block, Reply, Span, fit_block
 from bot.digest.model import clip
 from bot.digest.render import SLACK_MAX_BLOCKS, SLACK_TEXT_LIMIT, mrkdwn_escape, safe_url
 
@@ -55,18 +55,7 @@ def span_mrkdwn(part: Span) -> str:
 
 def block_mrkdwn(block: Block, limit: int = SLACK_TEXT_LIMIT) -> str:
     """One block as mrkdwn of at most ``limit`` characters."""
-    bullet = "• " if block.item else ""
-    out = bullet + "".join(span_mrkdwn(part) for part in block.spans)
-    if len(out) <= limit:
-        return out
-    text = block.text
-    size = len(text)
-    while size > 1:
-        size = max(1, min(size - 1, size * limit // max(len(out), 1)))
-        out = bullet + mrkdwn_escape(clip(text, size))
-        if len(out) <= limit:
-            break
-    return out
+    return fit_block(block, limit=limit, span=span_mrkdwn, escape=mrkdwn_escape)
 
 
 def _section(text: str) -> dict[str, Any]:

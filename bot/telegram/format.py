@@ -11,8 +11,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.commands import Block, Reply, Span
-from bot.digest.model import clip
+from bot.commands import Block, Reply, Span, fit_block
 from bot.digest.render import TELEGRAM_LIMIT, h, pack, safe_url
 
 
@@ -35,19 +34,7 @@ def span_html(part: Span) -> str:
 
 def block_html(block: Block, limit: int = TELEGRAM_LIMIT) -> str:
     """One block as balanced HTML of at most ``limit`` characters."""
-    bullet = "• " if block.item else ""
-    out = bullet + "".join(span_html(part) for part in block.spans)
-    if len(out) <= limit:
-        return out
-    # Too long even alone: drop the markup and clip the text so its escaped form fits.
-    text = block.text
-    size = len(text)
-    while size > 1:
-        size = max(1, min(size - 1, size * limit // max(len(out), 1)))
-        out = bullet + text_html(clip(text, size))
-        if len(out) <= limit:
-            break
-    return out
+    return fit_block(block, limit=limit, span=span_html, escape=text_html)
 
 
 def reply_messages(reply: Reply, limit: int = TELEGRAM_LIMIT) -> list[str]:
