@@ -55,14 +55,16 @@ def subscribe(
     sub.mode = mode
     sub.active = True
     sub.deactivated_reason = None
-    if digest_time is not None:
-        sub.digest_time = digest_time
-    if timezone is not None:
-        sub.timezone = timezone
-    if instant_alerts is not None:
-        sub.instant_alerts = instant_alerts
+    _apply_given(sub, digest_time=digest_time, timezone=timezone, instant_alerts=instant_alerts)
     session.flush()
     return sub
+
+
+def _apply_given(sub: Subscription, **values: object) -> None:
+    """Set the settings that were given; ``None`` means "keep what is stored"."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(sub, name, value)
 
 
 def update_settings(
@@ -80,16 +82,14 @@ def update_settings(
     sub = get_subscription(session, platform=platform, chat_id=chat_id)
     if sub is None:
         return None
-    if digest_time is not None:
-        sub.digest_time = digest_time
-    if timezone is not None:
-        sub.timezone = timezone
-    if instant_alerts is not None:
-        sub.instant_alerts = instant_alerts
-    if min_relevance is not None:
-        sub.min_relevance = min_relevance
-    if send_empty is not None:
-        sub.send_empty = send_empty
+    _apply_given(
+        sub,
+        digest_time=digest_time,
+        timezone=timezone,
+        instant_alerts=instant_alerts,
+        min_relevance=min_relevance,
+        send_empty=send_empty,
+    )
     session.flush()
     return sub
 
