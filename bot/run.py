@@ -12,71 +12,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-import threading
-from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from bot.claims.engine import ClaimEngine
-from bot.claims.types import Verdict
-from bot.corpus import load_seed_corpus
-from bot.corpus.seed import seed_database
 from bot.feeds.commands import poll_forever, sync_default_feeds
-from bot.feeds.poller import ClaimCounts
+from bot.knowledge import prepare_knowledge_base
 from bot.ops import start_ops_server
-from storage import articles as article_store
 
 if TYPE_CHECKING:
     from bot.app import AppContext
 
 log = logging.getLogger(__name__)
-
-
-class SharedEngine:
-    """The one claim engine, serialised: ingest writes its index while chats read it."""
-
-    def __init__(self, engine: ClaimEngine) -> None:
-        self.engine = engine
-        self._lock = threading.Lock()
-
-    def check(self, text: str, *, top: int = 5, published: datetime | None = None) -> Verdict:
-        with self._lock:
-            return self.engine.check(text, top=top, published=published)
-
-    def ingest(self, session: Session, article_ids: Sequence[int]) -> ClaimCounts:
-        new = repeated = updated = 0
-        with self._lock:
-            for article_id in article_ids:
-                article = article_store.get_article(session, article_id=article_id)
-                if article is None:
-                    continue
-                for verdict in self.engine.ingest_article(session, article):
-                    new += verdict.status == "new"
-                    repeated += verdict.status == "repeated"
-                    updated += verdict.status == "updated"
-        return ClaimCounts(new=new, repeated=repeated, updated=updated)
-
-
-def prepare_knowledge_base(ctx: AppContext) -> SharedEngine:
-    """Seed (idempotent), build the engine over every stored claim, judge what is pending."""
-    with ctx.sessions.begin() as session:
-        seeded = seed_database(session, seeds=load_seed_corpus())
-    if seeded.added:
-        log.info("seed corpus loaded: %d articles", len(seeded.added))
-    engine = ClaimEngine.from_settings(ctx.settings, ctx.sessions)
-    with ctx.sessions() as session:  # process_pending commits article by article
-        counts = engine.process_pending(session)
-    if counts.claims:
-        log.info(
-            "judged %d pending claims: %d new, %d repeated, %d updated",
-            counts.claims,
-            counts.new,
-            counts.repeated,
-            counts.updated,
-        )
-    return SharedEngine(engine)
 
 
 async def run(ctx: AppContext, *, stop: asyncio.Event | None = None) -> int:
@@ -97,7 +42,7 @@ async def run(ctx: AppContext, *, stop: asyncio.Event | None = None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 
-    shared = await asyncio.to_thread(prepare_knowledge_base, ctx)
+    shared = await asyncio.to_thread(prepare_knowledge_base, settings, ctx.sessions)
     added = await asyncio.to_thread(sync_default_feeds, settings, ctx.sessions)
     log.info("feeds synced from %s: %d added", settings.feeds_file, added)
 

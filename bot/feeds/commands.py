@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from typing import Protocol
 
 import click
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feeds.config import load_feed_specs, normalise_feed_url, sync_feeds
 from bot.feeds.fetch import FetchError, check_public_url, make_client
-from bot.feeds.poller import ClaimCounts, CycleReport, OnNewArticles, Poller, make_scheduler
+from bot.feeds.poller import CycleReport, OnNewArticles, Poller, make_scheduler
 from bot.settings import Settings
 from storage import feeds as feed_store
 from storage.db import transaction
@@ -97,36 +96,12 @@ def remove_feed(sessions: sessionmaker[Session], *, feed_id: int, by: str) -> st
         return "deleted"
 
 
-def claims_callback(app: AppLike) -> OnNewArticles | None:
+def claims_callback(app: AppLike) -> OnNewArticles:
     """The claim engine's ingest, prepared as ``nkwatch run`` does it: seed corpus loaded
-    (idempotent), pending articles judged, then each new relevant article ingested.
-    None when the engine is not available: stories are stored and judged later."""
-    try:
-        from bot.claims.engine import ClaimEngine  # noqa: PLC0415 - heavy, poll only
-        from bot.corpus import load_seed_corpus  # noqa: PLC0415
-        from bot.corpus.seed import seed_database  # noqa: PLC0415
-    except ImportError as exc:
-        log.warning("claim engine not available (%s): claims will not be extracted", exc)
-        return None
-    from storage import articles as article_store  # noqa: PLC0415
+    (idempotent), pending articles judged, then each new relevant article ingested."""
+    from bot.knowledge import prepare_knowledge_base  # noqa: PLC0415 - heavy, poll only
 
-    with app.sessions.begin() as session:
-        seed_database(session, seeds=load_seed_corpus())
-    engine = ClaimEngine.from_settings(app.settings, app.sessions)
-    with app.sessions() as session:
-        engine.process_pending(session)
-
-    def ingest(session: Session, article_ids: Sequence[int]) -> ClaimCounts:
-        counts = {"new": 0, "repeated": 0, "updated": 0}
-        for article_id in article_ids:
-            article = article_store.get_article(session, article_id=article_id)
-            if article is None or article.claims_extracted:
-                continue
-            for verdict in engine.ingest_article(session, article):
-                counts[verdict.status] = counts.get(verdict.status, 0) + 1
-        return ClaimCounts(**counts)
-
-    return ingest
+    return prepare_knowledge_base(app.settings, app.sessions).ingest
 
 
 async def poll_once(
