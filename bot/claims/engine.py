@@ -210,6 +210,7 @@ class ClaimEngine:
             Analyzer(tokenizer, stem=False), encoder=encoder, semantic_weight=semantic_weight
         )
         self._prov_cache: dict[int, claim_store.ClaimProvenance] = {}
+        self._indexed_up_to = 0  # highest stored claim id this index has seen
         _cache_judge_tokens()
         self._load_index()
 
@@ -227,23 +228,39 @@ class ClaimEngine:
 
     # -- loading -------------------------------------------------------------------------
 
-    def _load_index(self, *, batch: int = 5000) -> None:
+    def _load_index(self) -> None:
         """Index every stored claim; embeddings missing from the cache are computed and kept."""
         with self.sessions() as session, self.index.bulk_load():
-            ids: list[int] = []
-            texts: list[str] = []
-            blobs: list[bytes | None] = []
-            for row in claim_store.iter_index_rows(session):
-                ids.append(row.claim_id)
-                texts.append(row.text)
-                blobs.append(row.embedding)
-                if len(ids) >= batch:
-                    self._index_batch(session, ids, texts, blobs)
-                    ids, texts, blobs = [], [], []
-            if ids:
-                self._index_batch(session, ids, texts, blobs)
+            self._index_from(session, after_id=0)
             session.commit()
         log.info("claim index loaded: %d claims, semantic=%s", len(self.index), self.semantic)
+
+    def catch_up(self, session: Session) -> int:
+        """Index claims another process stored since this one last looked; returns how many.
+
+        Several instances share one database: each must see the others' claims before it
+        judges, or a fact another instance already stored would be judged new here.
+        """
+        before = len(self.index)
+        self._index_from(session, after_id=self._indexed_up_to)
+        added = len(self.index) - before
+        if added:
+            log.info("claim index caught up: %d claims stored elsewhere", added)
+        return added
+
+    def _index_from(self, session: Session, *, after_id: int, batch: int = 5000) -> None:
+        ids: list[int] = []
+        texts: list[str] = []
+        blobs: list[bytes | None] = []
+        for row in claim_store.iter_index_rows(session, after_id=after_id):
+            ids.append(row.claim_id)
+            texts.append(row.text)
+            blobs.append(row.embedding)
+            if len(ids) >= batch:
+                self._index_batch(session, ids, texts, blobs)
+                ids, texts, blobs = [], [], []
+        if ids:
+            self._index_batch(session, ids, texts, blobs)
 
     def _index_batch(
         self,
@@ -272,6 +289,7 @@ class ClaimEngine:
                     embeddings={ids[i]: to_bytes(fresh[j]) for j, i in enumerate(missing)},
                 )
         self.index.add_many(ids, texts, embeddings=vecs)
+        self._indexed_up_to = max(self._indexed_up_to, ids[-1])
 
     # -- retrieval -----------------------------------------------------------------------
 
@@ -368,6 +386,7 @@ class ClaimEngine:
                 embedding=None if qvec is None else to_bytes(qvec),
             )
             self.index.add(stored.id, claim.text, embedding=qvec)
+            self._indexed_up_to = max(self._indexed_up_to, stored.id)
             verdicts.append(verdict)
         claim_store.mark_claims_extracted(session, article_id=article.id)
         return verdicts
@@ -486,6 +505,7 @@ class ClaimEngine:
                     session, embeddings={c.id: to_bytes(vecs[i]) for i, c in enumerate(added)}
                 )
             self.index.add_many([c.id for c in added], texts, embeddings=vecs)
+            self._indexed_up_to = max(self._indexed_up_to, *(c.id for c in added))
             added_total += len(added)
         return added_total
 

@@ -11,6 +11,7 @@ when nothing is similar enough or the similar claims are about a clearly differe
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from bot.claims.types import (
     Quantity,
     Verdict,
 )
+from bot.corpus.cleaning import NOT_VERB_ING
 
 __all__ = ["CandidateScore", "JudgeParams", "judge", "score_candidates"]
 
@@ -62,6 +64,10 @@ class JudgeParams:
     quantity_equal_tolerance: float = 0.005
     numeric_token_weight: float = 0.25
     generic_weapons: tuple[str, ...] = ("missile", "artillery", "shell")
+    # A longer claim that restates a stored claim's main clause whole repeats that fact.
+    restate_min_containment: float = 0.9
+    restate_min_tokens: int = 4  # distinct content tokens in the stored main clause
+    restate_weight: float = 0.55  # similarity credited to a whole restatement
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,57 @@ def _lexical(
     cd = _coverage(cand_tokens, claim_tokens, weights, params)
     a = params.claim_coverage_weight
     return float((cq**a) * (cd ** (1.0 - a)))
+
+
+# Where a sentence's main clause ends: a comma (or dash, semicolon) before a relative or
+# subordinate clause, or before a participle ("…, reaffirming Moscow's partnership").
+_CLAUSE_BREAK = re.compile(r"(?:[,;]|\s[—–]|\s--)\s+([a-z]+)\b")
+_ADJUNCT_OPENERS = frozenset(
+    [
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "while",
+        "whereas",
+        "although",
+        "though",
+        "as",
+        "after",
+        "before",
+        "when",
+        "amid",
+        "despite",
+        "according",
+        "including",
+        "citing",
+    ]
+)
+_MIN_CLAUSE_CHARS = 25
+
+
+def main_clause(text: str) -> str:
+    """The sentence up to its first trailing adjunct clause (the whole sentence if none)."""
+    for m in _CLAUSE_BREAK.finditer(text):
+        if m.start() < _MIN_CLAUSE_CHARS:
+            continue
+        word = m.group(1)
+        if word in _ADJUNCT_OPENERS or (word.endswith("ing") and word not in NOT_VERB_ING):
+            return text[: m.start()]
+    return text
+
+
+def _restated(
+    claim_tokens: set[str], core_tokens: set[str], weights: dict[str, float], params: JudgeParams
+) -> float:
+    """Similarity credited when the claim contains the stored claim's main clause whole."""
+    if len(core_tokens) < params.restate_min_tokens:
+        return 0.0
+    contained = _coverage(core_tokens, claim_tokens, weights, params)
+    if contained < params.restate_min_containment:
+        return 0.0
+    return params.restate_weight * contained
 
 
 # ------------------------------------------------------------------------------ attributes
@@ -259,11 +316,12 @@ def score_candidates(
     p = params or JudgeParams()
     claim_tokens = set(normalize_tokens(claim.text, lexicon))
     cand_tokens = [set(normalize_tokens(c.text, lexicon)) for c in candidates]
+    core_tokens = [set(normalize_tokens(main_clause(c.text), lexicon)) for c in candidates]
     weights = _weights(claim_tokens, cand_tokens, p)
     generic = set(p.generic_weapons)
     metonyms = set(lexicon.entity_tokens)
     out: list[CandidateScore] = []
-    for cand, toks in zip(candidates, cand_tokens, strict=True):
+    for cand, toks, core in zip(candidates, cand_tokens, core_tokens, strict=True):
         attrs = cand.attrs
         if attrs == Attributes() and cand.published is not None:
             attrs = extract_attributes(cand.text, published=cand.published, lexicon=lexicon)
@@ -277,6 +335,10 @@ def score_candidates(
             )
             sim = (1.0 - p.semantic_weight) * lex + p.semantic_weight * sem_n
         notes: list[str] = []
+        restated = _restated(claim_tokens, core, weights, p)
+        if restated > sim:
+            sim = restated
+            notes.append("restates the stored claim")
         score = sim
         if _weapon_conflict(claim.attrs.weapons, attrs.weapons, generic):
             score -= p.weapon_conflict_penalty

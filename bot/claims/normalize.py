@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import snowballstemmer
 
 if TYPE_CHECKING:
-    from bot.claims.lexicon import Lexicon
+    from bot.claims.lexicon import Entry, Lexicon
 
 __all__ = ["STOPWORDS", "Token", "analyze", "normalize_tokens", "prepare", "raw_words", "word_key"]
 
@@ -466,15 +466,9 @@ def analyze(text: str, lexicon: Lexicon) -> list[Token]:
             tokens.append(Token(surface, key, "number", "", value))
             i += 1
             continue
-        match = None
-        for length in range(min(lexicon.max_phrase, n - i), 0, -1):
-            span = items[i : i + length]
-            if any(v is not None for _, _, v in span):
-                continue
-            entry = lexicon.lookup(tuple(k for _, k, _ in span))
-            if entry is not None:
-                match = (entry, length)
-                break
+        match = _phrase_at(items, i, lexicon)
+        if match is not None and _overtaken(items, i, match[1], lexicon):
+            match = None  # "the North Korean capital": the later, longer phrase wins
         if match is not None:
             entry, length = match
             text_ = " ".join(s for s, _, _ in items[i : i + length])
@@ -490,6 +484,32 @@ def analyze(text: str, lexicon: Lexicon) -> list[Token]:
             tokens.append(Token(surface, key, "word"))
         i += 1
     return tokens
+
+
+def _phrase_at(
+    items: list[tuple[str, str, float | None]], i: int, lexicon: Lexicon
+) -> tuple[Entry, int] | None:
+    """The longest lexicon phrase starting at ``items[i]``, and how many items it spans."""
+    for length in range(min(lexicon.max_phrase, len(items) - i), 0, -1):
+        span = items[i : i + length]
+        if any(v is not None for _, _, v in span):
+            continue
+        entry = lexicon.lookup(tuple(k for _, k, _ in span))
+        if entry is not None:
+            return entry, length
+    return None
+
+
+def _overtaken(
+    items: list[tuple[str, str, float | None]], i: int, length: int, lexicon: Lexicon
+) -> bool:
+    """A phrase starting inside this one reaches further, so this one only clips its start."""
+    end = i + length
+    for j in range(i + 1, end):
+        later = _phrase_at(items, j, lexicon)
+        if later is not None and j + later[1] > end:
+            return True
+    return False
 
 
 def _unit_at(

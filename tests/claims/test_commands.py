@@ -209,3 +209,21 @@ def test_stdin_mode_builds_the_engine_once_for_many_lines(
     assert len(out) == 400
     assert all(json.loads(line)["status"] == "new" for line in out)  # empty knowledge base
     assert built == [1]
+
+
+def test_seed_corpus_shows_the_ap_story_repeating_the_wsj_shoigu_visit(seeded: AppContext) -> None:
+    """The issue's own example: judged in publication order, the AP story of 14 August 2023
+    repeats the WSJ story's report of Shoigu's July visit (inside a longer sentence)."""
+    engine = ClaimEngine.from_settings(seeded.settings, seeded.sessions)
+    with seeded.sessions() as session:
+        engine.process_pending(session)
+        articles = {a.origin[:3]: a for a in session.scalars(select(Article))}
+        ap = claim_store.list_article_claims(session, article_id=articles["002"].id)
+        shoigu = [c for c in ap if "Shoigu" in c.text and "visit" in c.text]
+        assert shoigu, "the AP story's Shoigu sentence was not extracted"
+        repeats = [c for c in shoigu if c.verdict == "repeated"]
+        assert repeats, [(c.verdict, c.score, c.text) for c in shoigu]
+        matched = claim_store.get_claim(session, claim_id=repeats[0].matched_claim_id)
+        assert matched is not None
+        assert matched.article_id == articles["000"].id
+        assert "Shoigu" in matched.text

@@ -221,3 +221,15 @@ def test_lexicon_rejects_bad_ids() -> None:
         parse_lexicon({"weapons": {"multiple_rocket": {"aliases": ["MRL"]}}})
     with pytest.raises(LexiconError, match="aliases"):
         parse_lexicon({"actors": {"kim": {"aliases": "Kim"}}})
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        # "the North" (an alias) must not clip "North Korean capital" (a longer, later alias)
+        ("Shoigu visited the North Korean capital", ["shoigu", "visit", "northkorea"]),
+        ("the North fired a missile", ["northkorea", "test", "missile"]),  # fire = test
+    ],
+)
+def test_a_longer_overlapping_phrase_wins(lexicon: Lexicon, text: str, tokens: list[str]) -> None:
+    assert normalize_tokens(text, lexicon) == tokens

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.claims.extract import extract_attributes
-from bot.claims.judge import JudgeParams, judge, score_candidates
+from bot.claims.judge import JudgeParams, judge, main_clause, score_candidates
 from bot.claims.lexicon import Lexicon, load_lexicon
 from bot.claims.types import Candidate, ExtractedClaim
 
@@ -193,3 +193,93 @@ def test_candidate_without_attributes_is_analysed(
         lexicon=lexicon,
     )
     assert v.status == "updated"
+
+
+# A stored claim whose main clause a longer new claim restates whole, with something added.
+RESTATED = [
+    "The Chinese foreign minister visited the port of Rason last week, praising its new "
+    "container terminal.",
+    "Japan's coast guard reported a ship transfer of oil near the maritime border.",
+]
+
+
+@pytest.fixture(scope="module")
+def restated(lexicon: Lexicon) -> list[Candidate]:
+    return [
+        Candidate(
+            claim_id=i + 1,
+            text=text,
+            attrs=extract_attributes(text, published=STORED_AT, lexicon=lexicon),
+            source="Port Wire",
+            published=STORED_AT,
+        )
+        for i, text in enumerate(RESTATED)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "main"),
+    [
+        (
+            "The minister visited the port last week, praising its new terminal.",
+            "The minister visited the port last week",
+        ),
+        ("Kim inspected the rocket plant, which makes shells.", "Kim inspected the rocket plant"),
+        (
+            "Kim inspected a munitions plant, according to state media.",
+            "Kim inspected a munitions plant",
+        ),
+        (  # "morning" is no participle
+            "The drills end on Friday, morning reports said.",
+            "The drills end on Friday, morning reports said.",
+        ),
+        (
+            "When Kim met Shoigu, they toured an arms show.",
+            "When Kim met Shoigu, they toured an arms show.",
+        ),
+        ("Kim, smiling, inspected the plant.", "Kim, smiling, inspected the plant."),  # too short
+        (
+            "Factories increased output of artillery shells, something analysts expected.",
+            "Factories increased output of artillery shells, something analysts expected.",
+        ),
+    ],
+)
+def test_main_clause_stops_before_a_trailing_adjunct(text: str, main: str) -> None:
+    assert main_clause(text) == main
+
+
+def test_a_claim_restating_a_stored_main_clause_repeats_it(
+    lexicon: Lexicon, restated: list[Candidate]
+) -> None:
+    text = (
+        "Intelligence officials in Seoul and Tokyo believe the Chinese foreign minister "
+        "discussed fuel deliveries, coal exports and labour contracts during his visit to the "
+        "port of Rason last week."
+    )
+    v = judge(claim(text, lexicon), restated, lexicon=lexicon)
+    assert v.status == "repeated"
+    assert v.matches[0].candidate.claim_id == 1
+    scored = score_candidates(claim(text, lexicon), restated, lexicon=lexicon)
+    assert "restates the stored claim" in scored[0].notes
+    # without the restatement credit the same pair scores below the threshold
+    off = JudgeParams(restate_min_containment=1.01)
+    assert judge(claim(text, lexicon), restated, lexicon=lexicon, params=off).status == "new"
+
+
+def test_restating_only_part_of_a_main_clause_is_not_a_repeat(
+    lexicon: Lexicon, restated: list[Candidate]
+) -> None:
+    text = "The Chinese foreign minister discussed fuel deliveries with officials in Seoul."
+    v = judge(claim(text, lexicon), restated, lexicon=lexicon)
+    assert v.status == "new"
+
+
+def test_a_restatement_about_another_time_is_new(
+    lexicon: Lexicon, restated: list[Candidate]
+) -> None:
+    text = (
+        "In March 2025 the Chinese foreign minister visited the port of Rason and discussed "
+        "fuel deliveries."
+    )
+    v = judge(claim(text, lexicon), restated, lexicon=lexicon)
+    assert v.status == "new"
