@@ -264,3 +264,20 @@ def test_cached_tokens_equal_the_tokenizer_and_are_fresh_lists() -> None:
     assert cached_normalize_tokens(text, lexicon) == normalize_tokens(text, lexicon)
     _cache_judge_tokens()
     assert judge_module.normalize_tokens is cached_normalize_tokens
+
+
+def test_catch_up_indexes_claims_another_process_stored(db: Database) -> None:
+    """Two instances share one database: each judges against the other's claims too."""
+    first = ClaimEngine.from_settings(_settings(db), db.sessions)
+    second = ClaimEngine.from_settings(_settings(db), db.sessions)  # another process, say
+    _stories(db)
+    with db.sessions() as s:
+        first.process_pending(s)
+        stored = claim_store.count_claims(s)
+    assert second.check("North Korea sent 6,700 containers of munitions to Russia").status == "new"
+    with db.sessions() as s:
+        assert second.catch_up(s) == stored
+        assert second.catch_up(s) == 0  # nothing twice
+    again = second.check("North Korea sent 6,700 containers of munitions to Russia")
+    assert again.status == "repeated"
+    assert len(second.index) == len(first.index)
