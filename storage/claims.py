@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Claim
+from storage.models import Article, Claim, Event
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -76,7 +76,11 @@ def add_claim(
     source: str | None = None,
     first_seen_at: datetime | None = None,
     embedding: bytes | None = None,
+    event: Event | None = None,
+    flush: bool = True,
 ) -> Claim:
+    """``event`` may be one not flushed yet; ``flush=False`` batches the insert with the
+    caller's next flush (the id is unassigned until then)."""
     claim = Claim(
         text=text,
         attrs=attrs,
@@ -93,8 +97,11 @@ def add_claim(
         first_seen_at=first_seen_at,
         embedding=embedding,
     )
+    if event is not None:
+        claim.event = event
     session.add(claim)
-    session.flush()
+    if flush:
+        session.flush()
     return claim
 
 
@@ -123,47 +130,45 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
     """Claims by id joined to their article; ids that no longer exist are simply absent."""
     found: dict[int, ClaimProvenance] = {}
     unique = list(dict.fromkeys(claim_ids))
+    # Plain columns, not ORM objects: this runs for every judged claim, and building identity-
+    # mapped instances for twenty candidates cost more than the query itself.
+    columns = select(
+        Claim.id,
+        Claim.text,
+        Claim.attrs,
+        Claim.source,
+        Claim.first_seen_at,
+        Claim.event_id,
+        Claim.root_claim_id,
+        Claim.verdict,
+        Article.id,
+        Article.title,
+        Article.outlet,
+        Article.published_at,
+        Article.url,
+        Article.origin,
+    ).outerjoin(Article, Claim.article_id == Article.id)
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        rows = session.execute(
-            select(Claim, Article)
-            .outerjoin(Article, Claim.article_id == Article.id)
-            .where(Claim.id.in_(chunk))
-        ).all()
-        for claim, article in rows:
-            found[claim.id] = provenance_of(claim, article)
+        for row in session.execute(columns.where(Claim.id.in_(chunk))):
+            (cid, text, attrs, source, first_seen, event_id, root_id, verdict) = row[:8]
+            article_id, title, outlet, published, url, origin = row[8:]
+            if article_id is not None and url is None and origin != "feed":
+                url = f"seed:{origin}"  # as article_url(): seeds are cited by file name
+            found[cid] = ClaimProvenance(
+                claim_id=cid,
+                text=text,
+                attrs=dict(attrs or {}),
+                article_id=article_id,
+                article_title=title,
+                source=(outlet or source) if article_id is not None else source,
+                published=(published or first_seen) if article_id is not None else first_seen,
+                url=url,
+                event_id=event_id,
+                root_claim_id=root_id,
+                verdict=verdict,
+            )
     return found
-
-
-def provenance_of(claim: Claim, article: Article | None) -> ClaimProvenance:
-    """Provenance of a claim already in hand (no query)."""
-    if article is None:
-        return ClaimProvenance(
-            claim_id=claim.id,
-            text=claim.text,
-            attrs=dict(claim.attrs or {}),
-            article_id=None,
-            article_title=None,
-            source=claim.source,
-            published=claim.first_seen_at,
-            url=None,
-            event_id=claim.event_id,
-            root_claim_id=claim.root_claim_id,
-            verdict=claim.verdict,
-        )
-    return ClaimProvenance(
-        claim_id=claim.id,
-        text=claim.text,
-        attrs=dict(claim.attrs or {}),
-        article_id=article.id,
-        article_title=article.title,
-        source=article.outlet or claim.source,
-        published=article.published_at or claim.first_seen_at,
-        url=article_url(article),
-        event_id=claim.event_id,
-        root_claim_id=claim.root_claim_id,
-        verdict=claim.verdict,
-    )
 
 
 def fact_source_count(session: Session, *, root_claim_id: int) -> int:

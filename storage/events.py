@@ -36,7 +36,9 @@ def add_event(
     start_date: datetime | None = None,
     end_date: datetime | None = None,
     first_seen_at: datetime | None = None,
+    flush: bool = True,
 ) -> Event:
+    """``flush=False`` leaves the id unassigned until the caller's next flush (one per batch)."""
     event = Event(
         title=title[:500],
         place=place[:200] if place else None,
@@ -46,7 +48,8 @@ def add_event(
         first_seen_at=first_seen_at,
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event
 
 
@@ -65,15 +68,38 @@ def extend_event(
     first_seen_at: datetime | None = None,
     widen_span: bool = False,
 ) -> Event | None:
+    """:func:`extend` the stored event ``event_id``; None when there is no such event."""
+    event = session.get(Event, event_id)
+    if event is None:
+        return None
+    extend(
+        event,
+        actors=actors,
+        place=place,
+        start_date=start_date,
+        end_date=end_date,
+        first_seen_at=first_seen_at,
+        widen_span=widen_span,
+    )
+    return event
+
+
+def extend(
+    event: Event,
+    *,
+    actors: Sequence[str] = (),
+    place: str | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    first_seen_at: datetime | None = None,
+    widen_span: bool = False,
+) -> None:
     """Add what a newly joined claim says: more actors; a span when the event had none.
 
     ``widen_span`` stretches an existing span to cover the claim's dates (for a repeat or
     update of the event's own fact); otherwise background dates in a sentence ("since 1950")
-    would stretch the event over decades.
+    would stretch the event over decades. Works on an event not flushed yet.
     """
-    event = session.get(Event, event_id)
-    if event is None:
-        return None
     merged = list(dict.fromkeys([*(event.actors or []), *actors]))
     if merged != list(event.actors or []):
         event.actors = merged
@@ -90,8 +116,6 @@ def extend_event(
         event.first_seen_at is None or first_seen_at < event.first_seen_at
     ):
         event.first_seen_at = first_seen_at
-    session.flush()
-    return event
 
 
 def article_events(session: Session, *, article_id: int) -> Sequence[Event]:

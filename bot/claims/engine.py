@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
@@ -19,13 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from dateutil import parser as date_parser
 
-from bot.claims import judge as judge_module
 from bot.claims.extract import extract, extract_attributes
 from bot.claims.index import Analyzer, ClaimIndex, Hit
-from bot.claims.judge import JudgeParams
+from bot.claims.judge import JudgeParams, TokenSets
 from bot.claims.judge import judge as judge_claim
 from bot.claims.lexicon import Lexicon, load_lexicon
-from bot.claims.normalize import normalize_tokens
 from bot.claims.semantic import Encoder, from_bytes, load_encoder, to_bytes
 from bot.claims.types import (
     Attributes,
@@ -43,14 +40,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from bot.settings import Settings
-    from storage.models import Article, Event
+    from storage.models import Article, Claim, Event
 
 log = logging.getLogger(__name__)
 
 JudgeFn = Callable[[ExtractedClaim, Sequence[Candidate]], Verdict]
 
 MAX_CLAIM_CHARS = 2000  # longer input is cut: a claim is a sentence, not an article
-CANDIDATES = 20  # claims offered to the judge per query
+CANDIDATES = 10  # claims offered to the judge per query
 PROVENANCE_CACHE = 200_000  # stored claims' provenance kept in memory
 
 
@@ -141,41 +138,6 @@ def parse_published(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-# Every stored claim's tokens fit (interned, ~250 bytes a claim): the judge then never
-# re-tokenises a candidate. Past this many texts the cache starts over.
-_TOKEN_CACHE_SIZE = 1_200_000
-_token_caches: dict[int, tuple[Lexicon, dict[str, tuple[str, ...]]]] = {}
-
-
-def cached_normalize_tokens(text: str, lexicon: Lexicon) -> list[str]:
-    """``normalize_tokens`` memoised by text and lexicon object; identical results.
-
-    Stored claims are tokenised again each time they are a candidate (by the index when added,
-    by the judge when scored), so caching their tokens removes most of a verdict's cost.
-    """
-    entry = _token_caches.get(id(lexicon))
-    if entry is None or entry[0] is not lexicon:
-        entry = (lexicon, {})  # holding the lexicon keeps its id from being reused
-        _token_caches[id(lexicon)] = entry
-    memo = entry[1]
-    hit = memo.get(text)
-    if hit is None:
-        if len(memo) >= _TOKEN_CACHE_SIZE:
-            memo.clear()
-        hit = tuple(sys.intern(token) for token in normalize_tokens(text, lexicon))
-        memo[text] = hit
-    return list(hit)
-
-
-def _cache_judge_tokens() -> None:
-    """Adapter: let ``judge.score_candidates`` use the memoised tokenizer.
-
-    The judge re-tokenises every candidate on every call (reported to its owner); until it
-    caches itself, its module-level name is pointed at :func:`cached_normalize_tokens`.
-    """
-    judge_module.__dict__["normalize_tokens"] = cached_normalize_tokens
-
-
 def _retrieval_score(candidate: Candidate) -> float:
     """Score for a candidate the judge did not score (same fusion as retrieval)."""
     if candidate.semantic is None:
@@ -202,16 +164,17 @@ class ClaimEngine:
         self.sessions = sessions
         self.lexicon = lexicon
         self.encoder = encoder
+        self.tokens = TokenSets(lexicon)
         self._judge: JudgeFn = judge or partial(
-            judge_claim, lexicon=lexicon, params=params or JudgeParams()
+            judge_claim, lexicon=lexicon, params=params or JudgeParams(), tokens=self.tokens
         )
-        tokenizer = partial(cached_normalize_tokens, lexicon=lexicon)
         self.index = ClaimIndex(
-            Analyzer(tokenizer, stem=False), encoder=encoder, semantic_weight=semantic_weight
+            Analyzer(self.tokens.sequence, stem=False),
+            encoder=encoder,
+            semantic_weight=semantic_weight,
         )
-        self._prov_cache: dict[int, claim_store.ClaimProvenance] = {}
+        self._prov_cache: dict[int, Candidate] = {}  # retrieval scores left at zero
         self._indexed_up_to = 0  # highest stored claim id this index has seen
-        _cache_judge_tokens()
         self._load_index()
 
     @classmethod
@@ -306,20 +269,10 @@ class ClaimEngine:
         extra = 10 if exclude_article is not None else 0
         hits = self.index.search(text, k + extra, query_vec=query_vec)
         found = self._provenance(session, [h.claim_id for h in hits])
-        out: list[Candidate] = []
-        for hit in hits:
-            prov = found.get(hit.claim_id)
-            if prov is None or (exclude_article is not None and prov.article_id == exclude_article):
-                continue
-            out.append(_candidate(hit, prov))
-            if len(out) >= k:
-                break
-        return out
+        return _candidates(hits, found, k=k, exclude_article=exclude_article)
 
-    def _provenance(
-        self, session: Session, claim_ids: Sequence[int]
-    ) -> dict[int, claim_store.ClaimProvenance]:
-        """Provenance by id, from the cache or one query for the misses.
+    def _provenance(self, session: Session, claim_ids: Sequence[int]) -> dict[int, Candidate]:
+        """Stored claims by id as candidates, from the cache or one query for the misses.
 
         A stored claim's text, attributes, source, event and root never change after it is
         judged, so caching them is safe; the cache is bounded and simply dropped when full.
@@ -328,7 +281,10 @@ class ClaimEngine:
         found = {cid: cache[cid] for cid in claim_ids if cid in cache}
         missing = [cid for cid in claim_ids if cid not in found]
         if missing:
-            fetched = claim_store.claim_provenance(session, claim_ids=missing)
+            fetched = {
+                cid: _template(prov)
+                for cid, prov in claim_store.claim_provenance(session, claim_ids=missing).items()
+            }
             if len(cache) + len(fetched) > PROVENANCE_CACHE:
                 cache.clear()
             cache.update(fetched)
@@ -351,26 +307,31 @@ class ClaimEngine:
     # -- ingest --------------------------------------------------------------------------
 
     def ingest_article(self, session: Session, article: Article) -> list[Verdict]:
-        """Extract, judge and store an article's claims; they join the index as they are stored.
+        """Extract, judge and store an article's claims, then add them to the index.
 
         Claims of the same article are never each other's match (a story restating its lead is
-        not a repeat). The caller owns the transaction.
+        not a repeat), so every claim's candidates are found first, with one provenance query
+        for the whole article. The caller owns the transaction.
         """
         published = article.published_at or article.fetched_at or datetime.now(UTC)
         extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        hits = [
+            self.index.search(c.text, CANDIDATES, query_vec=None if vecs is None else vecs[i])
+            for i, c in enumerate(extracted)
+        ]
+        found = self._provenance(session, [h.claim_id for row in hits for h in row])
         verdicts: list[Verdict] = []
+        rows: list[Claim] = []
         story: list[_StoryEvent] = []  # events this article's claims opened or joined
         for i, claim in enumerate(extracted):
             qvec = None if vecs is None else vecs[i]
-            candidates = self.retrieve(
-                session, claim.text, query_vec=qvec, exclude_article=article.id
-            )
+            candidates = _candidates(hits[i], found, k=CANDIDATES, exclude_article=article.id)
             verdict = self._judge(claim, candidates)
-            event_id = self._event_for(session, story, claim, verdict, published)
+            event = self._event_for(session, story, claim, verdict, published)
             best = verdict.matches[0].candidate if verdict.matches else None
             matched = best if verdict.status != "new" else None
-            stored = claim_store.add_claim(
+            row = claim_store.add_claim(
                 session,
                 text=claim.text,
                 attrs=claim.attrs.to_json(),
@@ -381,13 +342,18 @@ class ClaimEngine:
                 changes=[{"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed],
                 matched_claim_id=matched.claim_id if matched else None,
                 root_claim_id=(matched.root_claim_id or matched.claim_id) if matched else None,
-                event_id=event_id,
+                event=event,
                 first_seen_at=published,
                 embedding=None if qvec is None else to_bytes(qvec),
+                flush=False,
             )
-            self.index.add(stored.id, claim.text, embedding=qvec)
-            self._indexed_up_to = max(self._indexed_up_to, stored.id)
+            rows.append(row)
             verdicts.append(verdict)
+        session.flush()  # the article's events and claims in one round of inserts
+        stored_ids = [row.id for row in rows]
+        if stored_ids:
+            self.index.add_many(stored_ids, [c.text for c in extracted], embeddings=vecs)
+            self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
         claim_store.mark_claims_extracted(session, article_id=article.id)
         return verdicts
 
@@ -417,7 +383,7 @@ class ClaimEngine:
 
         (Their index entries stay but find no provenance, so retrieval skips them.)
         """
-        stale = [cid for cid, prov in self._prov_cache.items() if prov.article_id == article_id]
+        stale = [cid for cid, cand in self._prov_cache.items() if cand.article_id == article_id]
         for cid in stale:
             del self._prov_cache[cid]
 
@@ -428,18 +394,19 @@ class ClaimEngine:
         claim: ExtractedClaim,
         verdict: Verdict,
         published: datetime,
-    ) -> int:
+    ) -> Event:
         """A repeat or update joins its match's event; a new claim joins an event of the same
-        story sharing an actor and something specific, or opens a new event."""
+        story sharing an actor and something specific, or opens a new event (not flushed: the
+        article's events and claims are inserted together)."""
         attrs = claim.attrs
         start, end = _span(attrs.dates)
         place = attrs.places[0] if attrs.places else None
         if verdict.status != "new" and verdict.matches:
             event_id = verdict.matches[0].candidate.event_id
-            if event_id is not None:
-                event = event_store.extend_event(
-                    session,
-                    event_id=event_id,
+            stored = None if event_id is None else event_store.get_event(session, event_id=event_id)
+            if stored is not None:
+                event_store.extend(
+                    stored,
                     actors=attrs.actors,
                     place=place,
                     start_date=start,
@@ -447,22 +414,15 @@ class ClaimEngine:
                     first_seen_at=published,
                     widen_span=True,
                 )
-                if event is not None:
-                    _remember(story, event, attrs)
-                    return event.id
+                _remember(story, stored, attrs)
+                return stored
         best = _same_story_event(story, attrs)
         if best is not None:
-            event = event_store.extend_event(
-                session,
-                event_id=best.event_id,
-                actors=attrs.actors,
-                place=place,
-                start_date=start,
-                end_date=end,
+            event_store.extend(
+                best.event, actors=attrs.actors, place=place, start_date=start, end_date=end
             )
-            if event is not None:
-                _remember(story, event, attrs)
-                return event.id
+            _remember(story, best.event, attrs)
+            return best.event
         event = event_store.add_event(
             session,
             title=claim.text,
@@ -471,9 +431,10 @@ class ClaimEngine:
             start_date=start,
             end_date=end,
             first_seen_at=published,
+            flush=False,
         )
         _remember(story, event, attrs)
-        return event.id
+        return event
 
     # -- knowledge base import -----------------------------------------------------------
 
@@ -513,13 +474,12 @@ class ClaimEngine:
 # ----------------------------------------------------------------------------------- helpers
 
 
-def _candidate(hit: Hit, prov: claim_store.ClaimProvenance) -> Candidate:
+def _template(prov: claim_store.ClaimProvenance) -> Candidate:
+    """A stored claim as a candidate, before retrieval gives it scores."""
     return Candidate(
         claim_id=prov.claim_id,
         text=prov.text,
         attrs=Attributes.from_json(prov.attrs),
-        lexical=hit.lexical,
-        semantic=hit.semantic,
         article_id=prov.article_id,
         article_title=prov.article_title,
         source=prov.source,
@@ -528,6 +488,24 @@ def _candidate(hit: Hit, prov: claim_store.ClaimProvenance) -> Candidate:
         event_id=prov.event_id,
         root_claim_id=prov.root_claim_id,
     )
+
+
+def _candidates(
+    hits: Sequence[Hit], found: dict[int, Candidate], *, k: int, exclude_article: int | None
+) -> list[Candidate]:
+    """Hits with provenance as candidates, best first; gone claims and the excluded article's
+    own claims are skipped."""
+    out: list[Candidate] = []
+    for hit in hits:
+        template = found.get(hit.claim_id)
+        if template is None or (
+            exclude_article is not None and template.article_id == exclude_article
+        ):
+            continue
+        out.append(replace(template, lexical=hit.lexical, semantic=hit.semantic))
+        if len(out) >= k:
+            break
+    return out
 
 
 def rank_matches(verdict: Verdict, candidates: Sequence[Candidate], top: int) -> tuple[Match, ...]:
@@ -566,7 +544,7 @@ def _at_midnight(day: date) -> datetime:
 class _StoryEvent:
     """What one story has said so far about an event it reports."""
 
-    event_id: int
+    event: Event  # possibly not flushed yet
     actors: set[str]
     specifics: set[str]  # weapons and places named by the story's claims in this event
     start: datetime | None
@@ -575,10 +553,10 @@ class _StoryEvent:
 
 def _remember(story: list[_StoryEvent], event: Event, attrs: Attributes) -> None:
     for item in story:
-        if item.event_id == event.id:
+        if item.event is event:
             break
     else:
-        item = _StoryEvent(event.id, set(), set(), None, None)
+        item = _StoryEvent(event, set(), set(), None, None)
         story.append(item)
     item.actors = set(event.actors or [])
     item.specifics.update(attrs.weapons, attrs.places)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -35,7 +37,7 @@ from bot.claims.types import (
 )
 from bot.corpus.cleaning import NOT_VERB_ING
 
-__all__ = ["CandidateScore", "JudgeParams", "judge", "score_candidates"]
+__all__ = ["CandidateScore", "JudgeParams", "TokenSets", "judge", "main_clause", "score_candidates"]
 
 DateOutcome = Literal["none", "agree", "shift", "far"]
 
@@ -84,11 +86,57 @@ class CandidateScore:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+class TokenSets:
+    """Tokens of texts, memoised: the sequence (for the index), the set, the main clause's set.
+
+    Stored claims come back as candidates again and again; one engine keeps one of these, fed by
+    its index as claims are added, so a candidate is tokenised once, not on every verdict it
+    takes part in. Past ``limit`` texts the memo starts over.
+    """
+
+    def __init__(self, lexicon: Lexicon, *, limit: int = 1_200_000) -> None:
+        self.lexicon = lexicon
+        self.limit = limit
+        # text -> (tokens, how many of them the main clause has; -1 until asked)
+        self._memo: dict[str, tuple[tuple[str, ...], int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._memo)
+
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        hit = self._memo.get(text)
+        if hit is not None:
+            return hit[0]
+        if len(self._memo) >= self.limit:
+            self._memo.clear()  # a burst of misses costs one re-tokenisation each, no more
+        tokens = tuple(sys.intern(t) for t in normalize_tokens(text, self.lexicon))
+        self._memo[text] = (tokens, -1)
+        return tokens
+
+    def sequence(self, text: str) -> list[str]:
+        return list(self._tokens(text))
+
+    def whole(self, text: str) -> frozenset[str]:
+        return frozenset(self._tokens(text))
+
+    def core(self, text: str) -> frozenset[str]:
+        """The main clause's tokens: a prefix of the whole sentence's."""
+        tokens = self._tokens(text)
+        _, size = self._memo.get(text, (tokens, -1))
+        if size < 0:
+            main = main_clause(text)
+            size = (
+                len(tokens) if len(main) == len(text) else len(normalize_tokens(main, self.lexicon))
+            )
+            self._memo[text] = (tokens, size)
+        return frozenset(tokens[:size])
+
+
 # ------------------------------------------------------------------------------ lexical
 
 
 def _weights(
-    claim_tokens: set[str], pools: list[set[str]], params: JudgeParams
+    claim_tokens: AbstractSet[str], pools: Sequence[AbstractSet[str]], params: JudgeParams
 ) -> dict[str, float]:
     """Pool IDF: a token shared by most candidates tells them apart less than a rare one.
 
@@ -108,7 +156,7 @@ def _weights(
 
 
 def _coverage(
-    src: set[str], dst: set[str], weights: dict[str, float], params: JudgeParams
+    src: AbstractSet[str], dst: AbstractSet[str], weights: dict[str, float], params: JudgeParams
 ) -> float:
     total = sum(weights[t] for t in src)
     if total <= 0:
@@ -132,7 +180,10 @@ def _coverage(
 
 
 def _lexical(
-    claim_tokens: set[str], cand_tokens: set[str], weights: dict[str, float], params: JudgeParams
+    claim_tokens: AbstractSet[str],
+    cand_tokens: AbstractSet[str],
+    weights: dict[str, float],
+    params: JudgeParams,
 ) -> float:
     if not claim_tokens or not cand_tokens:
         return 0.0
@@ -182,7 +233,10 @@ def main_clause(text: str) -> str:
 
 
 def _restated(
-    claim_tokens: set[str], core_tokens: set[str], weights: dict[str, float], params: JudgeParams
+    claim_tokens: AbstractSet[str],
+    core_tokens: AbstractSet[str],
+    weights: dict[str, float],
+    params: JudgeParams,
 ) -> float:
     """Similarity credited when the claim contains the stored claim's main clause whole."""
     if len(core_tokens) < params.restate_min_tokens:
@@ -311,12 +365,14 @@ def score_candidates(
     *,
     lexicon: Lexicon,
     params: JudgeParams | None = None,
+    tokens: TokenSets | None = None,
 ) -> list[CandidateScore]:
     """Every candidate scored, best first."""
     p = params or JudgeParams()
-    claim_tokens = set(normalize_tokens(claim.text, lexicon))
-    cand_tokens = [set(normalize_tokens(c.text, lexicon)) for c in candidates]
-    core_tokens = [set(normalize_tokens(main_clause(c.text), lexicon)) for c in candidates]
+    tokens = tokens or TokenSets(lexicon)
+    claim_tokens = tokens.whole(claim.text)
+    cand_tokens = [tokens.whole(c.text) for c in candidates]
+    core_tokens = [tokens.core(c.text) for c in candidates]
     weights = _weights(claim_tokens, cand_tokens, p)
     generic = set(p.generic_weapons)
     metonyms = set(lexicon.entity_tokens)
@@ -398,10 +454,11 @@ def judge(
     *,
     lexicon: Lexicon,
     params: JudgeParams | None = None,
+    tokens: TokenSets | None = None,
 ) -> Verdict:
     """The verdict on one claim against the candidates retrieval found (all scored, best first)."""
     p = params or JudgeParams()
-    scored = score_candidates(claim, candidates, lexicon=lexicon, params=p)
+    scored = score_candidates(claim, candidates, lexicon=lexicon, params=p, tokens=tokens)
     matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
     if not scored:
         return Verdict(

@@ -48,6 +48,9 @@ class Lexicon:
     multipliers: Mapping[str, int]
     spelling: Mapping[str, str]
     entity_tokens: Mapping[str, str] = field(default_factory=dict)  # place id -> country token
+    # first word -> lengths of the phrases it starts, longest first: most words start none,
+    # so the tokenizer skips them with one dict look-up
+    starts: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def lookup(self, keys: tuple[str, ...]) -> Entry | None:
         return self.phrases.get(keys)
@@ -126,7 +129,11 @@ def parse_lexicon(data: Mapping[str, Any]) -> Lexicon:
     numbers = {str(k).lower(): int(v) for k, v in data.get("numbers", {}).items()}
     multipliers = {str(k).lower(): int(v) for k, v in data.get("multipliers", {}).items()}
 
+    lengths: dict[str, set[int]] = {}
+    for keys in phrases:
+        lengths.setdefault(keys[0], set()).add(len(keys))
     return Lexicon(
+        starts=MappingProxyType({k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}),
         phrases=MappingProxyType(phrases),
         max_phrase=max((len(k) for k in phrases), default=1),
         units=MappingProxyType(units),

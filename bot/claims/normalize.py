@@ -490,7 +490,12 @@ def _phrase_at(
     items: list[tuple[str, str, float | None]], i: int, lexicon: Lexicon
 ) -> tuple[Entry, int] | None:
     """The longest lexicon phrase starting at ``items[i]``, and how many items it spans."""
-    for length in range(min(lexicon.max_phrase, len(items) - i), 0, -1):
+    lengths = lexicon.starts.get(items[i][1])
+    if lengths is None:
+        return None
+    for length in lengths:
+        if i + length > len(items):
+            continue
         span = items[i : i + length]
         if any(v is not None for _, _, v in span):
             continue

@@ -8,16 +8,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.claims import judge as judge_module
 from bot.claims.engine import (
     ClaimEngine,
     KbRow,
-    _cache_judge_tokens,
-    cached_normalize_tokens,
     parse_kb_line,
     parse_published,
     rank_matches,
 )
+from bot.claims.judge import TokenSets, main_clause
 from bot.claims.lexicon import load_lexicon
 from bot.claims.normalize import normalize_tokens
 from bot.claims.types import Attributes, Candidate, Match, Verdict
@@ -255,15 +253,18 @@ def test_rank_matches_keeps_judge_order_then_fills_from_retrieval() -> None:
     assert np.isfinite([m.score for m in ranked]).all()
 
 
-def test_cached_tokens_equal_the_tokenizer_and_are_fresh_lists() -> None:
+def test_token_sets_equal_the_tokenizer_and_stay_bounded() -> None:
     lexicon = load_lexicon()
-    text = "Kim Jong Un inspected 240-millimetre multiple rocket launchers on Saturday."
-    first = cached_normalize_tokens(text, lexicon)
-    assert first == normalize_tokens(text, lexicon)
-    first.append("mutated")
-    assert cached_normalize_tokens(text, lexicon) == normalize_tokens(text, lexicon)
-    _cache_judge_tokens()
-    assert judge_module.normalize_tokens is cached_normalize_tokens
+    tokens = TokenSets(lexicon, limit=2)
+    text = "Kim Jong Un inspected 240-millimetre rocket launchers, praising the workers."
+    assert tokens.whole(text) == frozenset(normalize_tokens(text, lexicon))
+    assert tokens.core(text) == frozenset(normalize_tokens(main_clause(text), lexicon))
+    assert "prais" not in tokens.core(text)
+    assert len(tokens) == 1  # memoised: one text, one entry
+    assert tokens.sequence(text) == normalize_tokens(text, lexicon)
+    for other in ("Kim toured a factory.", "Kim toured a plant.", "Kim toured a works."):
+        tokens.whole(other)
+    assert len(tokens) <= 2
 
 
 def test_catch_up_indexes_claims_another_process_stored(db: Database) -> None:

@@ -40,7 +40,7 @@ def test_extend_event_merges_actors_and_keeps_span_unless_widened(db: Database) 
         assert (ev.start_date, ev.end_date) == (T0 - timedelta(days=2), T0 + timedelta(days=1))
         assert ev.first_seen_at == T0
         undated = event_store.add_event(s, title="undated")
-        event_store.extend_event(s, event_id=undated.id, start_date=T0, end_date=None)
+        event_store.extend(undated, start_date=T0, end_date=None)
         assert (undated.start_date, undated.end_date) == (T0, T0)
         assert event_store.extend_event(s, event_id=123_456) is None
 
