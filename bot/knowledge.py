@@ -1,4 +1,10 @@
-"""The knowledge base as a running process needs it: seeded, judged, and one shared engine."""
+"""The knowledge base as a running process needs it: seeded, judged, and one shared engine.
+
+Several processes may share one database, each with its own in-memory claim index. Judging is
+serialised across them by the knowledge-base lock (``storage.locks``), and each process first
+indexes the claims the others stored (``ClaimEngine.catch_up``): otherwise two processes would
+both judge one fact new, or both judge one pending seed article.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from bot.corpus.seed import seed_database
 from bot.feeds.poller import ClaimCounts
 from bot.settings import Settings
 from storage import articles as article_store
+from storage import locks
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +35,26 @@ class SharedEngine:
         self._lock = threading.Lock()
 
     def check(self, text: str, *, top: int = 5, published: datetime | None = None) -> Verdict:
+        """Judge a chat's claim against every stored claim, including other processes' ones."""
         with self._lock:
+            try:
+                with self.engine.sessions() as session:
+                    self.engine.catch_up(session)
+                    session.commit()  # embeddings computed for caught-up claims are kept
+            except Exception:  # the database is away: answer from the claims indexed so far
+                log.exception("claim index could not catch up; answering from memory")
             return self.engine.check(text, top=top, published=published)
 
     def ingest(self, session: Session, article_ids: Sequence[int]) -> ClaimCounts:
-        """The poller's ``on_new_articles``: judge each article once, tally the verdicts."""
+        """The poller's ``on_new_articles``: judge each article once, tally the verdicts.
+
+        Holds the knowledge-base lock until the caller commits ``session``, so the next process
+        to judge sees these claims; waits for it outside ``_lock`` so chats are not held up.
+        """
         counts = {"new": 0, "repeated": 0, "updated": 0}
+        locks.lock_until_commit(session, name=locks.KNOWLEDGE)
         with self._lock:
+            self.engine.catch_up(session)
             for article_id in article_ids:
                 article = article_store.get_article(session, article_id=article_id)
                 if article is None or article.claims_extracted:
@@ -45,14 +65,22 @@ class SharedEngine:
 
 
 def prepare_knowledge_base(settings: Settings, sessions: sessionmaker[Session]) -> SharedEngine:
-    """Seed (idempotent), build the engine over every stored claim, judge what is pending."""
-    with sessions.begin() as session:
-        seeded = seed_database(session, seeds=load_seed_corpus())
-    if seeded.added:
-        log.info("seed corpus loaded: %d articles", len(seeded.added))
+    """Build the engine over every stored claim, then seed (idempotent) and judge what is pending.
+
+    The index loads outside the lock (it is the slow part, and only reads); seeding and judging
+    hold it, after catching up with claims stored meanwhile, so processes starting together
+    neither insert the seed twice nor judge one pending article twice.
+    """
     engine = ClaimEngine.from_settings(settings, sessions)
-    with sessions() as session:  # process_pending commits article by article
-        counts = engine.process_pending(session)
+    with locks.hold_lock(locks.bound_engine(sessions), name=locks.KNOWLEDGE):
+        with sessions.begin() as session:
+            seeded = seed_database(session, seeds=load_seed_corpus())
+        if seeded.added:
+            log.info("seed corpus loaded: %d articles", len(seeded.added))
+        with sessions() as session:  # process_pending commits article by article
+            engine.catch_up(session)
+            session.commit()
+            counts = engine.process_pending(session)
     if counts.claims:
         log.info(
             "judged %d pending claims: %d new, %d repeated, %d updated",

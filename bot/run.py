@@ -4,6 +4,10 @@ Start-up order matters: the database is migrated, the seed corpus is loaded and 
 default feeds are synced, and the claim engine is built once and shared by every front end and
 the poller. SIGTERM and SIGINT stop everything gracefully: front ends finish their current
 sends, the poller is cancelled between feeds, leases are released by their owners.
+
+Several processes may run against one PostgreSQL database and split the work: feeds are claimed
+per poll, judging is serialised by a database lock, digests go through the shared outbox, and
+one process at a time long-polls Telegram (README, "Several instances").
 """
 
 from __future__ import annotations

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
 
     # feed polling
     poll_interval_seconds: int = Field(default=900, ge=30)
+    poll_tick_seconds: float = Field(default=60.0, ge=1)  # how often due feeds are looked for
+    # A claimed feed is not due for other processes until this runs out (or its poll ends); it
+    # must outlast one feed's worst poll: a fetch's deadline (connect + 4 x read timeout, 90 s
+    # by default), plus one more per new story in full-text mode.
+    poll_lease_seconds: int = Field(default=1800, ge=1)
     fetch_connect_timeout: float = Field(default=10.0, gt=0)
     fetch_read_timeout: float = Field(default=20.0, gt=0)
     fetch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
@@ -73,6 +78,10 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook must be reachable
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     telegram_webhook_secret: SecretStr | None = None
+    telegram_digest_interval_seconds: float = Field(default=60, ge=5)  # instant-alert tick
+    # Long polling: one process polls Telegram (the holder of this lease, renewed every third
+    # of it); another takes over at most this long after the holder dies.
+    telegram_polling_lease_seconds: float = Field(default=30, ge=3)
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

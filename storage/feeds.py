@@ -61,7 +61,11 @@ def remove_feed(session: Session, *, feed_id: int) -> bool:
 
 
 def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> Sequence[Feed]:
-    """Enabled feeds whose next check is due (never-checked feeds first)."""
+    """Enabled feeds whose next check is due (never-checked feeds first); reads, claims nothing.
+
+    The poller takes its feeds with ``claim_due_feeds``, so several processes never poll one
+    feed twice; this is for reports and tests.
+    """
     query = (
         select(Feed)
         .where(Feed.enabled.is_(True))
@@ -71,6 +75,59 @@ def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> S
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
+
+
+def claim_due_feeds(
+    session: Session, *, now: datetime, lease_until: datetime, limit: int | None = None
+) -> Sequence[Feed]:
+    """Take due feeds for this process: their next check moves to ``lease_until`` in one UPDATE.
+
+    Several processes poll one database: a claimed feed is no longer due for the others, and if
+    its poller dies the lease runs out and the feed is due again (the hand-over). PostgreSQL
+    skips rows another claimer has locked; the UPDATE re-checks the due condition, so a feed is
+    never taken twice (SQLite serialises writers, where the re-check alone suffices). The poll's
+    success or failure write then sets the real next check. Under ``limit`` the most overdue
+    feeds (never checked first) are taken; they come back in id order.
+    """
+    due = (
+        Feed.enabled.is_(True),
+        or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now),
+    )
+    pick = (
+        select(Feed.id)
+        .where(*due)
+        .order_by(Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
+        .with_for_update(skip_locked=True)
+    )
+    if limit is not None:
+        pick = pick.limit(limit)
+    claimed = session.scalars(
+        update(Feed)
+        .where(Feed.id.in_(pick.scalar_subquery()), *due)
+        .values(next_check_at=lease_until)
+        .returning(Feed)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).all()
+    return sorted(claimed, key=lambda feed: feed.id)
+
+
+def release_feed_claims(
+    session: Session, *, feed_ids: Sequence[int], lease_until: datetime, now: datetime
+) -> int:
+    """Make feeds claimed with ``lease_until`` and not polled to the end due now (a graceful stop).
+
+    A feed whose next check changed since (polled, or claimed again by another process after
+    the lease ran out) is left alone. Returns how many were given back.
+    """
+    if not feed_ids:
+        return 0
+    result = session.execute(
+        update(Feed)
+        .where(Feed.id.in_(list(feed_ids)), Feed.next_check_at == lease_until)
+        .values(next_check_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def record_fetch_success(

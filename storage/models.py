@@ -270,3 +270,16 @@ class PollRun(Base):
     claims_repeated: Mapped[int] = mapped_column(Integer, default=0)
     claims_updated: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lease(Base):
+    """A named role one process holds until ``expires_at`` (e.g. the Telegram update poller).
+
+    The holder renews before expiry; if it dies, another process takes the role once it runs out.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

@@ -28,6 +28,7 @@ from bot.claims.lexicon import LexiconError
 from bot.claims.semantic import SemanticUnavailableError
 from storage import claims as claim_store
 from storage import events as event_store
+from storage import locks
 from storage.articles import get_article
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def build_engine(app: AppLike, *, process: bool = True) -> ClaimEngine:
     except (SemanticUnavailableError, LexiconError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if process:
-        with app.sessions() as session:
+        # `nkwatch run` may be judging too: one judge at a time, after indexing its claims
+        lock = locks.hold_lock(locks.bound_engine(app.sessions), name=locks.KNOWLEDGE)
+        with lock, app.sessions() as session:
+            engine.catch_up(session)
             counts = engine.process_pending(session)
         if counts.articles:
             click.echo(
@@ -227,6 +231,8 @@ def kb_import(app: AppLike, file: IO[bytes]) -> None:
 
     def flush() -> None:
         with app.sessions.begin() as session:
+            # claim ids must commit in order for other instances' catch_up
+            locks.lock_until_commit(session, name=locks.KNOWLEDGE)
             added = engine.import_claims(session, batch)
         report.added += added
         report.present += len(batch) - added

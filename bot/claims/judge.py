@@ -219,6 +219,7 @@ _ADJUNCT_OPENERS = frozenset(
     ]
 )
 _MIN_CLAUSE_CHARS = 25
+RESTATES = "restates the stored claim"
 
 
 def main_clause(text: str) -> str:
@@ -394,7 +395,7 @@ def score_candidates(
         restated = _restated(claim_tokens, core, weights, p)
         if restated > sim:
             sim = restated
-            notes.append("restates the stored claim")
+            notes.append(RESTATES)
         score = sim
         if _weapon_conflict(claim.attrs.weapons, attrs.weapons, generic):
             score -= p.weapon_conflict_penalty
@@ -507,12 +508,13 @@ def judge(
                 f"({_where(top.candidate)}, score {top.score:.2f}) with {what}."
             ),
         )
+    how = "restates, inside a longer claim," if RESTATES in top.notes else "matches"
     return Verdict(
         status="repeated",
         score=top.score,
         matches=matches,
         explanation=(
-            f"Repeated: matches {_quote(top.candidate.text)} "
+            f"Repeated: {how} {_quote(top.candidate.text)} "
             f"({_where(top.candidate)}), score {top.score:.2f}."
         ),
     )

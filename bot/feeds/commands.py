@@ -124,7 +124,7 @@ async def poll_forever(
         poller = Poller(
             settings=settings, sessions=sessions, client=client, on_new_articles=on_new_articles
         )
-        scheduler = make_scheduler(poller)
+        scheduler = make_scheduler(poller, tick_seconds=settings.poll_tick_seconds)
         scheduler.start()
         try:
             await asyncio.Event().wait()

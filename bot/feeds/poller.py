@@ -1,9 +1,12 @@
 """One poll cycle, and the APScheduler job that repeats it.
 
-The cycle asks storage which feeds are due, hands them to a bounded pool of async workers (a
-global limit and a per-host limit), stores what is new, then passes the new relevant articles to
-the claim engine through a callback. Fetch-state policy (back-off, Retry-After, disabling) is
-decided here in ``plan_*`` functions and written through ``storage.feeds``.
+Each worker of a bounded async pool (a global limit and a per-host limit) claims one due feed at
+a time from storage, which moves the feed's next check to a lease expiry: several processes
+sharing one database poll each due feed once, and a feed whose poller died is due again when the
+lease runs out. What is new is stored, then the new relevant articles go to the claim engine
+through a callback (in a worker thread: it may wait for another process to finish judging).
+Fetch-state policy (back-off, Retry-After, disabling) is decided here in ``plan_*`` functions and
+written through ``storage.feeds``.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class FeedJob:
     etag: str | None
     last_modified: str | None
     error_count: int
+    lease_until: datetime  # the claim's expiry: another process polls the feed after it
 
 
 @dataclass(slots=True)
@@ -137,21 +141,10 @@ class Poller:
         now = self.clock()
         with transaction(self.sessions) as session:
             run_id = feed_store.start_poll_run(session, now=now).id
-            jobs = [
-                FeedJob(
-                    id=f.id,
-                    name=f.name,
-                    url=f.url,
-                    interval=f.poll_interval_seconds or self.settings.poll_interval_seconds,
-                    etag=f.etag,
-                    last_modified=f.last_modified,
-                    error_count=f.error_count or 0,
-                )
-                for f in feed_store.due_feeds(session, now=now)
-            ]
             self._index = NearDupIndex.load(session, now=now)
-        report = CycleReport(run_id=run_id, feeds_polled=len(jobs))
-        outcomes = await self._run_pool(jobs)
+        report = CycleReport(run_id=run_id)
+        outcomes = await self._run_pool(due_at=now)
+        report.feeds_polled = len(outcomes)
         for outcome in outcomes:
             report.new_stories += len(outcome.new_ids)
             report.relevant_stories += len(outcome.relevant_ids)
@@ -160,7 +153,7 @@ class Poller:
                 report.errors += 1
                 report.error_lines.append(f"feed {outcome.feed_id}: {outcome.error}")
         if report.relevant_ids and self.on_new_articles is not None:
-            self._ingest(report)
+            await asyncio.to_thread(self._ingest, report)
         with transaction(self.sessions) as session:
             feed_store.finish_poll_run(
                 session,
@@ -177,6 +170,31 @@ class Poller:
         self._index = None
         return report
 
+    def _claim_next(self, *, due_at: datetime) -> FeedJob | None:
+        """One feed due at the cycle's start, leased to this process; None when none is left.
+
+        Feeds are claimed one at a time, as workers come free, so processes share a backlog
+        instead of one process leasing feeds it cannot start yet.
+        """
+        lease_until = self.clock() + timedelta(seconds=self.settings.poll_lease_seconds)
+        with transaction(self.sessions) as session:
+            claimed = feed_store.claim_due_feeds(
+                session, now=due_at, lease_until=lease_until, limit=1
+            )
+            if not claimed:
+                return None
+            f = claimed[0]
+            return FeedJob(
+                id=f.id,
+                name=f.name,
+                url=f.url,
+                interval=f.poll_interval_seconds or self.settings.poll_interval_seconds,
+                etag=f.etag,
+                last_modified=f.last_modified,
+                error_count=f.error_count or 0,
+                lease_until=lease_until,
+            )
+
     def _ingest(self, report: CycleReport) -> None:
         assert self.on_new_articles is not None
         try:
@@ -191,23 +209,39 @@ class Poller:
         report.claims_repeated += counts.repeated
         report.claims_updated += counts.updated
 
-    async def _run_pool(self, jobs: Sequence[FeedJob]) -> list[FeedOutcome]:
-        queue: asyncio.Queue[FeedJob] = asyncio.Queue()
-        for job in jobs:
-            queue.put_nowait(job)
+    async def _run_pool(self, *, due_at: datetime) -> list[FeedOutcome]:
         outcomes: list[FeedOutcome] = []
+        running: dict[int, FeedJob] = {}
+        drained = False  # nothing due at the cycle's start is left: no worker needs to ask again
 
         async def worker() -> None:
-            while True:
-                try:
-                    job = queue.get_nowait()
-                except asyncio.QueueEmpty:
+            nonlocal drained
+            while not drained:
+                job = self._claim_next(due_at=due_at)
+                if job is None:
+                    drained = True
                     return
+                running[job.id] = job
                 outcomes.append(await self._poll_guarded(job))
+                del running[job.id]
 
-        workers = min(self.settings.fetch_concurrency, len(jobs))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(self.settings.fetch_concurrency)))
+        except asyncio.CancelledError:
+            self._release(list(running.values()))
+            raise
         return outcomes
+
+    def _release(self, jobs: Sequence[FeedJob]) -> None:
+        """Stopped mid-cycle: feeds claimed but not finished are due again at once."""
+        try:
+            with transaction(self.sessions) as session:
+                for job in jobs:
+                    feed_store.release_feed_claims(
+                        session, feed_ids=[job.id], lease_until=job.lease_until, now=self.clock()
+                    )
+        except Exception:  # the leases run out anyway
+            log.exception("could not release %d claimed feeds", len(jobs))
 
     async def _poll_guarded(self, job: FeedJob) -> FeedOutcome:
         """A crash on one feed is recorded on that feed; it never stops the cycle."""

@@ -259,6 +259,7 @@ def test_a_claim_restating_a_stored_main_clause_repeats_it(
     v = judge(claim(text, lexicon), restated, lexicon=lexicon)
     assert v.status == "repeated"
     assert v.matches[0].candidate.claim_id == 1
+    assert "restates, inside a longer claim," in v.explanation
     scored = score_candidates(claim(text, lexicon), restated, lexicon=lexicon)
     assert "restates the stored claim" in scored[0].notes
     # without the restatement credit the same pair scores below the threshold

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import bot.feeds.poller as poller_module
+from bot.feeds.fetch import make_client
 from bot.feeds.poller import ClaimCounts, Poller, backoff_seconds, make_scheduler
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -542,3 +543,69 @@ async def test_poll_run_row_counts_errors(db, server, settings, client, topics, 
         run = s.get(PollRun, report.run_id)
         assert (run.feeds_polled, run.new_stories, run.errors) == (2, 3, 1)
         assert article_store.count_articles(s) == 3
+
+
+# --- several processes on one database -----------------------------------------------------
+
+
+async def test_two_pollers_on_one_database_fetch_each_due_feed_once(
+    db, server, settings, client, topics, clock
+) -> None:
+    """Two pollers (two processes' worth: own clients, own pools) run cycles at the same time."""
+    paths = [f"/slow/0.2/pair-{db.kind}-{i}" for i in range(8)]
+    for path in paths:
+        add_feed(db, server.url(path))
+    settings.fetch_concurrency = 3
+    async with make_client(settings) as other_client:
+        first = make_poller(db, settings, client, topics, clock)
+        second = make_poller(db, settings, other_client, topics, clock)
+        reports = await asyncio.gather(first.run_cycle(), second.run_cycle())
+    assert [server.hits[p] for p in paths] == [1] * 8
+    assert sum(r.feeds_polled for r in reports) == 8
+    assert all(r.feeds_polled > 0 for r in reports)  # the backlog was shared
+    assert all(r.errors == 0 for r in reports)
+
+
+async def test_a_feed_claimed_by_a_dead_poller_is_polled_once_its_lease_runs_out(
+    db, server, settings, client, topics, clock
+) -> None:
+    path = f"/p/{db.kind}/orphan.xml"
+    feed_id = add_feed(db, server.put_file(path, "rss2.xml"))
+    lease_until = clock.now + timedelta(seconds=settings.poll_lease_seconds)
+    with db.sessions.begin() as s:  # a process claimed it, then died before polling
+        feed_store.claim_due_feeds(s, now=clock.now, lease_until=lease_until)
+    poller = make_poller(db, settings, client, topics, clock)
+    clock.advance(seconds=settings.poll_lease_seconds - 1)
+    assert (await poller.run_cycle()).feeds_polled == 0
+    assert server.hits[path] == 0
+    clock.now = lease_until
+    report = await poller.run_cycle()
+    assert (report.feeds_polled, report.new_stories) == (1, 3)
+    assert server.hits[path] == 1
+    assert feed_row(db, feed_id).next_check_at >= clock.now + timedelta(seconds=900)
+
+
+async def test_a_stopped_cycle_gives_its_unfinished_feeds_back(
+    db, server, settings, client, topics, clock
+) -> None:
+    """Cancelled mid-fetch (a graceful shutdown): the feed is due again now, not at lease end."""
+    path = f"/slow/5/stopped-{db.kind}-0"
+    feed_id = add_feed(db, server.url(path))
+    poller = make_poller(db, settings, client, topics, clock)
+    settings.fetch_read_timeout = 10.0
+    async with make_client(settings) as slow_client:
+        poller.client = slow_client
+        cycle = asyncio.create_task(poller.run_cycle())
+        for _ in range(200):  # until the fetch is in flight
+            if server.hits[path]:
+                break
+            await asyncio.sleep(0.02)
+        assert server.hits[path] == 1
+        leased = feed_row(db, feed_id).next_check_at
+        assert leased == clock.now + timedelta(seconds=settings.poll_lease_seconds)
+        cycle.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cycle
+    assert feed_row(db, feed_id).next_check_at == clock.now
+    with db.sessions() as s:
+        assert [f.id for f in feed_store.due_feeds(s, now=clock.now)] == [feed_id]

@@ -4,6 +4,11 @@ Point the bot at it with ``base_url=server.base_url`` (``http://127.0.0.1:PORT/b
 appends the token). Tests enqueue updates that ``getUpdates`` hands out, read every recorded call,
 and arm faults on demand: 429 with ``retry_after``, 403, 400, a chat migration, or a slow answer
 that the client gives up on (the message is still "delivered", as on the real server).
+
+``getUpdates`` behaves like Telegram's where several processes matter: an update is forgotten
+once a call's ``offset`` passes it (a new poller does not get it again), and a second
+``getUpdates`` while one is in flight ends the earlier one with ``409 Conflict: terminated by
+other getUpdates request`` (counted in ``conflicts``), so two pollers on one token show up.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    result: Any = None  # what the server answered (a sent message carries its message_id)
 
 
 @dataclass
@@ -63,6 +69,20 @@ class Fault:
     times: int = 1
 
 
+@dataclass
+class _Poll:
+    """A ``getUpdates`` call in flight."""
+
+    request: web.Request
+    terminated: bool = False
+
+    @property
+    def connected(self) -> bool:
+        """A poller that hung up (stopped, or its process died) is not polling any more."""
+        transport = self.request.transport
+        return transport is not None and not transport.is_closing()
+
+
 class TelegramTestServer:
     def __init__(self, token: str = "123456:TEST-TOKEN") -> None:
         self.token = token
@@ -75,6 +95,9 @@ class TelegramTestServer:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.conflicts: list[Call] = []  # getUpdates calls ended by a concurrent getUpdates
+        self._confirmed = 0  # updates below this id were confirmed by an offset: forgotten
+        self._polls: list[_Poll] = []  # getUpdates calls in flight
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -278,11 +301,14 @@ class TelegramTestServer:
             )
         params = await self._params(request)
         fault = self._take_fault(method, params)
-        await self._record(Call(method=method, params=params))
+        call = Call(method=method, params=params)
+        await self._record(call)
         if fault is not None and fault.kind != "slow":
             return self._fault_response(fault)
         if fault is not None:
             await asyncio.sleep(fault.delay)
+        if method == "getUpdates":
+            return await self._get_updates(request, call)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
@@ -290,6 +316,7 @@ class TelegramTestServer:
                 status=404,
             )
         result = await handler(params)
+        call.result = result
         return web.json_response({"ok": True, "result": result})
 
     @staticmethod
@@ -337,19 +364,44 @@ class TelegramTestServer:
             "supports_inline_queries": False,
         }
 
-    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, request: web.Request, call: Call) -> web.Response:
+        params = call.params
         offset = int(params.get("offset") or 0)
+        self._confirmed = max(self._confirmed, offset)
         # Long polling, capped short so shutdown never waits on it.
         wait = min(float(params.get("timeout") or 0), 0.5)
+        poll = _Poll(request=request)
+        async with self._changed:
+            for other in self._polls:
+                if other.connected:
+                    other.terminated = True
+            self._polls.append(poll)
+            self._changed.notify_all()
 
         def pending() -> list[dict[str, Any]]:
-            return [u for u in self.updates if u["update_id"] >= offset]
+            first = max(offset, self._confirmed)
+            return [u for u in self.updates if u["update_id"] >= first]
 
-        if not pending() and wait > 0:
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(pending())), wait)
-        return pending()
+        try:
+            if not pending() and wait > 0:
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._changed.wait_for(lambda: bool(pending()) or poll.terminated),
+                            wait,
+                        )
+        finally:
+            self._polls.remove(poll)
+        if poll.terminated:
+            self.conflicts.append(call)
+            body = {
+                "ok": False,
+                "error_code": 409,
+                "description": "Conflict: terminated by other getUpdates request; make sure "
+                "that only one bot instance is running",
+            }
+            return web.json_response(body, status=409)
+        return web.json_response({"ok": True, "result": pending()})
 
     async def _ok(self, params: dict[str, Any]) -> bool:
         return True

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
 
 from storage import articles as article_store
 from storage import feeds as feed_store
@@ -40,6 +44,140 @@ def test_due_feeds_respects_next_check_and_enabled(db) -> None:
     with db.sessions() as s:
         assert [f.id for f in feed_store.due_feeds(s, now=NOW)] == [never, past]
         assert [f.id for f in feed_store.due_feeds(s, now=NOW, limit=1)] == [never]
+
+
+LEASE = NOW + timedelta(minutes=10)
+
+
+def test_claim_takes_due_feeds_once_and_pushes_their_next_check_to_the_lease(db) -> None:
+    with db.sessions.begin() as s:
+        never = add(s, "https://never.example/f").id
+        past = add(s, "https://past.example/f", next_check_at=NOW - timedelta(minutes=1)).id
+        add(s, "https://future.example/f", next_check_at=NOW + timedelta(minutes=1))
+        off = add(s, "https://off.example/f").id
+        feed_store.disable_feed(s, feed_id=off, reason="test")
+    with db.sessions.begin() as s:
+        claimed = feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE)
+        assert [(f.id, f.next_check_at) for f in claimed] == [(never, LEASE), (past, LEASE)]
+    with db.sessions.begin() as s:
+        assert feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE) == []
+        assert feed_store.due_feeds(s, now=NOW) == []
+
+
+def test_claim_limit_takes_the_most_overdue_first(db) -> None:
+    with db.sessions.begin() as s:
+        late = add(s, "https://late.example/f", next_check_at=NOW - timedelta(minutes=1)).id
+        later = add(s, "https://later.example/f", next_check_at=NOW - timedelta(minutes=9)).id
+        never = add(s, "https://never.example/f").id
+    with db.sessions.begin() as s:
+        firsts = [
+            feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE, limit=1)[0].id
+            for _ in range(3)
+        ]
+    assert firsts == [never, later, late]
+
+
+def test_an_expired_claim_is_due_again_for_another_claimer(db) -> None:
+    """The hand-over: a poller that died never writes the real next check; the lease runs out."""
+    with db.sessions.begin() as s:
+        feed_id = add(s).id
+    with db.sessions.begin() as s:
+        assert [f.id for f in feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE)] == [
+            feed_id
+        ]
+    before_expiry = LEASE - timedelta(seconds=1)
+    with db.sessions.begin() as s:
+        assert (
+            feed_store.claim_due_feeds(
+                s, now=before_expiry, lease_until=LEASE + timedelta(minutes=1)
+            )
+            == []
+        )
+    relet = LEASE + timedelta(minutes=10)
+    with db.sessions.begin() as s:
+        again = feed_store.claim_due_feeds(s, now=LEASE, lease_until=relet)
+        assert [(f.id, f.next_check_at) for f in again] == [(feed_id, relet)]
+
+
+def test_release_gives_back_only_claims_still_ours(db) -> None:
+    with db.sessions.begin() as s:
+        unpolled = add(s, "https://a.example/f").id
+        polled = add(s, "https://b.example/f").id
+        taken_over = add(s, "https://c.example/f").id
+        feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE)
+        feed_store.record_fetch_success(
+            s,
+            feed_id=polled,
+            now=NOW,
+            next_check_at=NOW + timedelta(minutes=15),
+            etag=None,
+            last_modified=None,
+        )
+        # another process claimed this one again after our lease ran out
+        feed_store.record_fetch_error(
+            s, feed_id=taken_over, now=NOW, error="x", next_check_at=LEASE + timedelta(minutes=1)
+        )
+    later = NOW + timedelta(seconds=30)
+    with db.sessions.begin() as s:
+        released = feed_store.release_feed_claims(
+            s, feed_ids=[unpolled, polled, taken_over], lease_until=LEASE, now=later
+        )
+        assert feed_store.release_feed_claims(s, feed_ids=[], lease_until=LEASE, now=later) == 0
+    assert released == 1
+    with db.sessions() as s:
+        assert [f.id for f in feed_store.due_feeds(s, now=later)] == [unpolled]
+
+
+def test_concurrent_claimers_poll_every_feed_exactly_once(db) -> None:
+    """Four threads with their own connections claim one feed at a time until none is due."""
+    with db.sessions.begin() as s:
+        ids = {add(s, f"https://{i}.example/f").id for i in range(40)}
+    claimed: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def claimer(name: str) -> None:
+        mine: list[int] = []
+        try:
+            start.wait()
+            while True:
+                with db.sessions.begin() as s:
+                    got = feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE, limit=1)
+                mine += [f.id for f in got]
+                if not got:
+                    break
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        claimed[name] = mine
+
+    threads = [threading.Thread(target=claimer, args=(f"c{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    every = [feed_id for mine in claimed.values() for feed_id in mine]
+    assert sorted(every) == sorted(ids)
+
+
+def test_postgres_claimers_skip_feeds_locked_by_an_open_claim(db) -> None:
+    """A second claimer does not wait for the first's transaction: it takes the other feeds."""
+    if db.kind != "postgres":
+        pytest.skip("row locks are PostgreSQL's")
+    with db.sessions.begin() as s:
+        ids = [add(s, f"https://{i}.example/f").id for i in range(5)]
+    with db.sessions() as first, db.sessions() as second:
+        first.begin()
+        mine = [
+            f.id for f in feed_store.claim_due_feeds(first, now=NOW, lease_until=LEASE, limit=2)
+        ]
+        second.begin()
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail, not hang
+        theirs = [f.id for f in feed_store.claim_due_feeds(second, now=NOW, lease_until=LEASE)]
+        second.commit()
+        first.commit()
+    assert mine == ids[:2]
+    assert theirs == ids[2:]
 
 
 def test_record_success_clears_failures_and_keeps_validators(db) -> None:
