@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -85,7 +86,9 @@ def utcnow() -> datetime:
 
 
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process as a lease owner: host and pid, plus a random part, because containers on
+    one host can share a hostname and all run as pid 1."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 # --------------------------------------------------------------------------------------------

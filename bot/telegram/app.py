@@ -15,10 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -60,6 +57,7 @@ from bot.commands import (
     handle_action,
     needs_chat_admin,
 )
+from bot.delivery import default_owner
 from bot.telegram.digests import OutboxRunner
 from bot.telegram.format import keyboard, reply_messages
 from bot.telegram.sender import TelegramSender
@@ -629,12 +627,6 @@ async def start_polling(
 UPDATES_LEASE = "telegram-updates"
 
 
-def lease_owner() -> str:
-    """This process in the leases table: host and pid, plus a random part, because containers
-    on one host can share a hostname and all run as pid 1."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class PollingLeader:
     """Long polling by one process at a time: the holder of the ``telegram-updates`` lease.
 
@@ -659,7 +651,7 @@ class PollingLeader:
         self._sessions = sessions
         self._lease = timedelta(seconds=lease_seconds)
         self._period = lease_seconds / 3  # between renewals, and between tries to take over
-        self.owner = owner or lease_owner()
+        self.owner = owner or default_owner()
         self._clock = clock
         self._stopping = asyncio.Event()
         self._safe_until = 0.0  # monotonic time until which our last renewal certainly holds
