@@ -67,20 +67,17 @@ class SharedEngine:
 def prepare_knowledge_base(settings: Settings, sessions: sessionmaker[Session]) -> SharedEngine:
     """Build the engine over every stored claim, then seed (idempotent) and judge what is pending.
 
-    The index loads outside the lock (it is the slow part, and only reads); seeding and judging
-    hold it, after catching up with claims stored meanwhile, so processes starting together
-    neither insert the seed twice nor judge one pending article twice.
+    The index loads outside the knowledge-base lock (it is the slow part, and only reads);
+    seeding and judging each hold it, so processes starting together neither insert the seed
+    twice nor judge one pending article twice.
     """
     engine = ClaimEngine.from_settings(settings, sessions)
-    with locks.hold_lock(locks.bound_engine(sessions), name=locks.KNOWLEDGE):
-        with sessions.begin() as session:
-            seeded = seed_database(session, seeds=load_seed_corpus())
-        if seeded.added:
-            log.info("seed corpus loaded: %d articles", len(seeded.added))
-        with sessions() as session:  # process_pending commits article by article
-            engine.catch_up(session)
-            session.commit()
-            counts = engine.process_pending(session)
+    with sessions.begin() as session:
+        locks.lock_until_commit(session, name=locks.KNOWLEDGE)
+        seeded = seed_database(session, seeds=load_seed_corpus())
+    if seeded.added:
+        log.info("seed corpus loaded: %d articles", len(seeded.added))
+    counts = engine.judge_pending()
     if counts.claims:
         log.info(
             "judged %d pending claims: %d new, %d repeated, %d updated",

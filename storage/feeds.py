@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Feed, PollRun
@@ -60,18 +60,24 @@ def remove_feed(session: Session, *, feed_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Enabled, and never checked or its next check has come."""
+    return (
+        Feed.enabled.is_(True),
+        or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now),
+    )
+
+
+_MOST_OVERDUE_FIRST = (Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
+
+
 def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> Sequence[Feed]:
     """Enabled feeds whose next check is due (never-checked feeds first); reads, claims nothing.
 
     The poller takes its feeds with ``claim_due_feeds``, so several processes never poll one
     feed twice; this is for reports and tests.
     """
-    query = (
-        select(Feed)
-        .where(Feed.enabled.is_(True))
-        .where(or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now))
-        .order_by(Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
-    )
+    query = select(Feed).where(*_due(now)).order_by(*_MOST_OVERDUE_FIRST)
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
@@ -89,15 +95,9 @@ def claim_due_feeds(
     success or failure write then sets the real next check. Under ``limit`` the most overdue
     feeds (never checked first) are taken; they come back in id order.
     """
-    due = (
-        Feed.enabled.is_(True),
-        or_(Feed.next_check_at.is_(None), Feed.next_check_at <= now),
-    )
+    due = _due(now)
     pick = (
-        select(Feed.id)
-        .where(*due)
-        .order_by(Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
-        .with_for_update(skip_locked=True)
+        select(Feed.id).where(*due).order_by(*_MOST_OVERDUE_FIRST).with_for_update(skip_locked=True)
     )
     if limit is not None:
         pick = pick.limit(limit)

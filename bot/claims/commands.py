@@ -58,11 +58,7 @@ def build_engine(app: AppLike, *, process: bool = True) -> ClaimEngine:
     except (SemanticUnavailableError, LexiconError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if process:
-        # `nkwatch run` may be judging too: one judge at a time, after indexing its claims
-        lock = locks.hold_lock(locks.bound_engine(app.sessions), name=locks.KNOWLEDGE)
-        with lock, app.sessions() as session:
-            engine.catch_up(session)
-            counts = engine.process_pending(session)
+        counts = engine.judge_pending()  # `nkwatch run` may be judging too
         if counts.articles:
             click.echo(
                 f"judged {counts.articles} pending articles: {counts.claims} claims "

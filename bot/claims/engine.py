@@ -34,6 +34,7 @@ from bot.claims.types import (
 )
 from storage import claims as claim_store
 from storage import events as event_store
+from storage import locks
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -356,6 +357,18 @@ class ClaimEngine:
             self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
         claim_store.mark_claims_extracted(session, article_id=article.id)
         return verdicts
+
+    def judge_pending(self) -> Counts:
+        """:meth:`process_pending` as one judge among processes sharing the database.
+
+        Holds the knowledge-base lock, so no other process judges meanwhile, and first indexes
+        the claims the others stored, so their facts are not judged new again here.
+        """
+        lock = locks.hold_lock(locks.bound_engine(self.sessions), name=locks.KNOWLEDGE)
+        with lock, self.sessions() as session:  # process_pending commits article by article
+            self.catch_up(session)
+            session.commit()  # embeddings computed for caught-up claims are kept
+            return self.process_pending(session)
 
     def process_pending(self, session: Session) -> Counts:
         """Every article not yet processed, oldest publication first; commits after each."""

@@ -121,8 +121,8 @@ class TokenSets:
 
     def core(self, text: str) -> frozenset[str]:
         """The main clause's tokens: a prefix of the whole sentence's."""
-        tokens = self._tokens(text)
-        _, size = self._memo.get(text, (tokens, -1))
+        tokens = self._tokens(text)  # the entry is in the memo from here on
+        size = self._memo[text][1]
         if size < 0:
             main = main_clause(text)
             size = (
