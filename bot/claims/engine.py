@@ -32,6 +32,7 @@ from bot.claims.types import (
     Match,
     Verdict,
 )
+from storage import articles as article_store
 from storage import claims as claim_store
 from storage import events as event_store
 from storage import locks
@@ -49,6 +50,8 @@ JudgeFn = Callable[[ExtractedClaim, Sequence[Candidate]], Verdict]
 
 MAX_CLAIM_CHARS = 2000  # longer input is cut: a claim is a sentence, not an article
 CANDIDATES = 10  # claims offered to the judge per query
+LATE_FETCH = 3  # a story older than stored ones over-fetches: later hits are not candidates
+BACKFILL_HITS = 10  # later claims per claim of a late story that are judged again
 PROVENANCE_CACHE = 200_000  # stored claims' provenance kept in memory
 
 
@@ -265,12 +268,18 @@ class ClaimEngine:
         k: int = CANDIDATES,
         query_vec: NDArray[np.float32] | None = None,
         exclude_article: int | None = None,
+        before: Moment | None = None,
     ) -> list[Candidate]:
-        """The ``k`` best stored claims as judge candidates, best fused score first."""
+        """The ``k`` best stored claims as judge candidates, best fused score first.
+
+        With ``before``, only claims reported earlier on the timeline are candidates: a story
+        can repeat only what was published before it.
+        """
         extra = 10 if exclude_article is not None else 0
-        hits = self.index.search(text, k + extra, query_vec=query_vec)
+        fetch = k * LATE_FETCH if before is not None else k
+        hits = self.index.search(text, fetch + extra, query_vec=query_vec)
         found = self._provenance(session, [h.claim_id for h in hits])
-        return _candidates(hits, found, k=k, exclude_article=exclude_article)
+        return _candidates(hits, found, k=k, exclude_article=exclude_article, before=before)
 
     def _provenance(self, session: Session, claim_ids: Sequence[int]) -> dict[int, Candidate]:
         """Stored claims by id as candidates, from the cache or one query for the misses.
@@ -314,11 +323,15 @@ class ClaimEngine:
         not a repeat), so every claim's candidates are found first, with one provenance query
         for the whole article. The caller owns the transaction.
         """
-        published = article.published_at or article.fetched_at or datetime.now(UTC)
-        extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
+        published = story_time(article)
+        moment = Moment(published, article.id)
+        late = claim_store.reported_later_exists(session, after=published)
+        extracted = self._extract(article)
+        log.debug("ingest article %s at %s late=%s", article.id, published, late)
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        fetch = CANDIDATES * LATE_FETCH if late else CANDIDATES
         hits = [
-            self.index.search(c.text, CANDIDATES, query_vec=None if vecs is None else vecs[i])
+            self.index.search(c.text, fetch, query_vec=None if vecs is None else vecs[i])
             for i, c in enumerate(extracted)
         ]
         found = self._provenance(session, [h.claim_id for row in hits for h in row])
@@ -327,7 +340,9 @@ class ClaimEngine:
         story: list[_StoryEvent] = []  # events this article's claims opened or joined
         for i, claim in enumerate(extracted):
             qvec = None if vecs is None else vecs[i]
-            candidates = _candidates(hits[i], found, k=CANDIDATES, exclude_article=article.id)
+            candidates = _candidates(
+                hits[i], found, k=CANDIDATES, exclude_article=article.id, before=moment
+            )
             verdict = self._judge(claim, candidates)
             event = self._event_for(session, story, claim, verdict, published)
             best = verdict.matches[0].candidate if verdict.matches else None
@@ -355,8 +370,158 @@ class ClaimEngine:
         if stored_ids:
             self.index.add_many(stored_ids, [c.text for c in extracted], embeddings=vecs)
             self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
+            if late:
+                self.backfill(
+                    session,
+                    claim_ids=stored_ids,
+                    texts=[c.text for c in extracted],
+                    vecs=vecs,
+                    moment=moment,
+                    reason=f"an earlier report arrived late: article {article.id}",
+                )
         claim_store.mark_claims_extracted(session, article_id=article.id)
         return verdicts
+
+    def _extract(self, article: Article) -> list[ExtractedClaim]:
+        return extract(article.text or "", published=story_time(article), lexicon=self.lexicon)
+
+    # -- backfill ------------------------------------------------------------------------
+
+    def backfill(
+        self,
+        session: Session,
+        *,
+        claim_ids: Sequence[int],
+        texts: Sequence[str],
+        vecs: NDArray[np.float32] | None,
+        moment: Moment,
+        reason: str,
+    ) -> int:
+        """Judge again the later claims that may state the facts of claims just stored late.
+
+        A story older than stories already judged is the earlier report of what they repeat:
+        a later claim whose best earlier match is now one of ``claim_ids`` re-points to it (a
+        *new* becomes *repeated* or *updated*), roots follow the matched chains, and each change
+        is recorded as a correction. Returns how many claims were corrected.
+        """
+        fresh = set(claim_ids)
+        later: set[int] = set()
+        for i, text in enumerate(texts):
+            hits = self.index.search(
+                text, BACKFILL_HITS + 1, query_vec=None if vecs is None else vecs[i]
+            )
+            found = self._provenance(session, [h.claim_id for h in hits])
+            for hit in hits:
+                cand = found.get(hit.claim_id)
+                if cand is None or cand.claim_id in fresh or cand.article_id == moment.article_id:
+                    continue
+                if not moment.precedes(cand):
+                    later.add(cand.claim_id)
+        log.debug("backfill: %d later claims to judge again", len(later))
+        if not later:
+            return 0
+        before: dict[int, _ChainState] = {}
+        rows = claim_store.claims_by_id(session, claim_ids=sorted(later))
+        extracted = self._reextract(session, rows)
+        for row in rows:
+            at = row.first_seen_at or datetime.now(UTC)
+            vec = None
+            if row.embedding is not None and self.encoder is not None:
+                vec = from_bytes(row.embedding, self.encoder.dim)
+            candidates = self.retrieve(
+                session,
+                row.text,
+                query_vec=vec,
+                exclude_article=row.article_id,
+                before=Moment(at, row.article_id),
+            )
+            verdict = self._judge(extracted.get(row.id) or _stored_claim(row), candidates)
+            best = verdict.matches[0].candidate if verdict.status != "new" else None
+            log.debug("backfill: claim %s -> %s %s", row.id, verdict.status, best and best.claim_id)
+            if best is None or best.claim_id not in fresh:
+                continue
+            if row.verdict == verdict.status and row.matched_claim_id == best.claim_id:
+                continue
+            before[row.id] = _ChainState(row.verdict, row.matched_claim_id, row.root_claim_id)
+            row.verdict = verdict.status
+            row.score = float(verdict.score)
+            row.changes = [{"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed]
+            row.matched_claim_id = best.claim_id
+        if not before:
+            return 0
+        session.flush()
+        roots = self._rechain(session, set(before) | {s.root for s in before.values() if s.root})
+        for claim_id, (old_root, _) in roots.items():
+            before.setdefault(claim_id, _ChainState(None, None, old_root))
+        now_rows = claim_store.chain_rows(session, claim_ids=list(before), with_dependents=False)
+        for claim_id, old in before.items():
+            new = now_rows[claim_id]
+            claim_store.add_correction(
+                session,
+                claim_id=claim_id,
+                old_verdict=old.verdict or new.verdict,
+                new_verdict=new.verdict,
+                old_matched_claim_id=(
+                    old.matched if old.verdict is not None else new.matched_claim_id
+                ),
+                new_matched_claim_id=new.matched_claim_id,
+                old_root_claim_id=old.root,
+                new_root_claim_id=new.root_claim_id,
+                reason=reason,
+            )
+            self._prov_cache.pop(claim_id, None)
+        log.info("backfill: %d later claims corrected (%s)", len(before), reason)
+        return len(before)
+
+    def _reextract(self, session: Session, rows: Sequence[Claim]) -> dict[int, ExtractedClaim]:
+        """Stored claims as their story's extraction gives them (story context included)."""
+        out: dict[int, ExtractedClaim] = {}
+        by_article: dict[int, list[Claim]] = {}
+        for row in rows:
+            if row.article_id is not None:
+                by_article.setdefault(row.article_id, []).append(row)
+        for article_id, members in by_article.items():
+            article = article_store.get_article(session, article_id=article_id)
+            if article is None:
+                continue
+            units = {c.text: c for c in self._extract(article)}
+            for row in members:
+                if row.text in units:
+                    out[row.id] = units[row.text]
+        return out
+
+    def _rechain(
+        self, session: Session, seeds: set[int]
+    ) -> dict[int, tuple[int | None, int | None]]:
+        """Point every claim of the chains through ``seeds`` at its earliest report again.
+
+        A non-new claim's root is its match's root (or the match itself when that is new); going
+        in timeline order, a match is always settled before the claims that cite it. Returns the
+        claims whose root moved, as old -> new.
+        """
+        rows = claim_store.chain_rows(session, claim_ids=sorted(seeds))
+        outside = {
+            r.matched_claim_id
+            for r in rows.values()
+            if r.matched_claim_id is not None and r.matched_claim_id not in rows
+        }
+        known = claim_store.chain_rows(session, claim_ids=sorted(outside), with_dependents=False)
+        root: dict[int, int] = {cid: r.root_claim_id or cid for cid, r in known.items()}
+        moved: dict[int, tuple[int | None, int | None]] = {}
+        order = sorted(
+            rows.values(), key=lambda r: (r.first_seen_at is None, r.first_seen_at, r.claim_id)
+        )
+        for row in order:
+            new_root: int | None = None
+            if row.verdict != "new" and row.matched_claim_id is not None:
+                new_root = root.get(row.matched_claim_id, row.matched_claim_id)
+            root[row.claim_id] = new_root or row.claim_id
+            if new_root != row.root_claim_id:
+                moved[row.claim_id] = (row.root_claim_id, new_root)
+        claim_store.set_roots(session, roots={cid: new for cid, (_, new) in moved.items()})
+        for cid in moved:
+            self._prov_cache.pop(cid, None)
+        return moved
 
     def judge_pending(self) -> Counts:
         """:meth:`process_pending` as one judge among processes sharing the database.
@@ -504,10 +669,15 @@ def _template(prov: claim_store.ClaimProvenance) -> Candidate:
 
 
 def _candidates(
-    hits: Sequence[Hit], found: dict[int, Candidate], *, k: int, exclude_article: int | None
+    hits: Sequence[Hit],
+    found: dict[int, Candidate],
+    *,
+    k: int,
+    exclude_article: int | None,
+    before: Moment | None = None,
 ) -> list[Candidate]:
-    """Hits with provenance as candidates, best first; gone claims and the excluded article's
-    own claims are skipped."""
+    """Hits with provenance as candidates, best first; gone claims, the excluded article's own
+    claims and (with ``before``) claims reported later on the timeline are skipped."""
     out: list[Candidate] = []
     for hit in hits:
         template = found.get(hit.claim_id)
@@ -515,10 +685,50 @@ def _candidates(
             exclude_article is not None and template.article_id == exclude_article
         ):
             continue
+        if before is not None and not before.precedes(template):
+            continue
         out.append(replace(template, lexical=hit.lexical, semantic=hit.semantic))
         if len(out) >= k:
             break
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A story's place on the timeline: its publication time, ties broken by arrival."""
+
+    at: datetime
+    article_id: int | None = None
+
+    def precedes(self, cand: Candidate) -> bool:
+        """Whether ``cand`` was reported before this moment (so it may be matched)."""
+        if cand.published is None or cand.published < self.at:
+            return True
+        if cand.published > self.at:
+            return False
+        return (
+            cand.article_id is not None
+            and self.article_id is not None
+            and cand.article_id < self.article_id
+        )
+
+
+def story_time(article: Article) -> datetime:
+    """Where a story sits on the timeline: its publication time, else its fetch time."""
+    return article.published_at or article.fetched_at or datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChainState:
+    verdict: str | None
+    matched: int | None
+    root: int | None
+
+
+def _stored_claim(row: Claim) -> ExtractedClaim:
+    return ExtractedClaim(
+        text=row.text, position=row.position, attrs=Attributes.from_json(row.attrs)
+    )
 
 
 def rank_matches(verdict: Verdict, candidates: Sequence[Candidate], top: int) -> tuple[Match, ...]:
