@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
@@ -13,9 +14,15 @@ from bot.feeds.commands import feeds_group, poll_command
 from storage import claims as claim_store
 from storage.models import Article, Claim, Feed
 from tests.feeds.test_commands import App, run, write_feeds
-from tests.feeds.test_commands import app as app  # noqa: F401 (fixture)
 from tests.helpers.feed_server import FeedServer
 from tests.helpers.rss import Item, rss
+
+
+@pytest.fixture
+def app(db, settings, tmp_path) -> App:
+    settings.feeds_file = write_feeds(tmp_path, [])
+    settings.semantic = "off"
+    return App(settings=settings, sessions=db.sessions)
 
 
 def _at(y: int, m: int, d: int) -> datetime:
@@ -111,8 +118,6 @@ def assert_time_true(app: App) -> int:
 def test_newest_first_feeds_are_judged_in_publication_order_and_late_stories_backfill(
     app: App, server: FeedServer, tmp_path: Path, db
 ) -> None:
-    app.settings.semantic = "off"
-    app.settings.feeds_file = write_feeds(tmp_path, [])
     # Feed a lists the newest container count first; feed b holds the oldest story.
     url_a, url_b = _serve(server, [LATE[2], LATE[1]], [LATE[0]])
     for url in (url_a, url_b):
