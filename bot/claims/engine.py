@@ -413,7 +413,9 @@ class ClaimEngine:
             found = self._provenance(session, [h.claim_id for h in hits])
             for hit in hits:
                 cand = found.get(hit.claim_id)
-                if cand is None or cand.claim_id in fresh or cand.article_id == moment.article_id:
+                if cand is None or cand.claim_id in fresh:
+                    continue
+                if moment.article_id is not None and cand.article_id == moment.article_id:
                     continue
                 if not moment.precedes(cand):
                     later.add(cand.claim_id)
@@ -616,8 +618,11 @@ class ClaimEngine:
 
     # -- knowledge base import -----------------------------------------------------------
 
-    def import_claims(self, session: Session, rows: Sequence[KbRow], *, batch: int = 512) -> int:
-        """Store external claims (idempotent on id) and index them; returns how many were new."""
+    def import_claims(
+        self, session: Session, rows: Sequence[KbRow], *, batch: int = 512, judge: bool = True
+    ) -> int:
+        """Store external claims (idempotent on id), index and (``judge``) judge them on the
+        timeline; returns how many were new. ``judge=False`` is for bulk loads of a corpus."""
         added_total = 0
         now = datetime.now(UTC)
         for lo in range(0, len(rows), batch):
@@ -646,7 +651,47 @@ class ClaimEngine:
             self.index.add_many([c.id for c in added], texts, embeddings=vecs)
             self._indexed_up_to = max(self._indexed_up_to, *(c.id for c in added))
             added_total += len(added)
+            if judge:
+                self._judge_imported(session, added, vecs, now=now)
         return added_total
+
+    def _judge_imported(
+        self,
+        session: Session,
+        added: Sequence[Claim],
+        vecs: NDArray[np.float32] | None,
+        *,
+        now: datetime,
+    ) -> None:
+        """Imported claims join the timeline: each is judged against what was reported before
+        it, and one older than stored claims becomes the earlier report of what they repeat."""
+        position = {c.id: i for i, c in enumerate(added)}
+        for claim in sorted(added, key=lambda c: (c.first_seen_at or now, c.id)):
+            if claim.first_seen_at is None:
+                claim.first_seen_at = now  # undated: on the timeline at its import time
+            moment = Moment(claim.first_seen_at)
+            vec = None if vecs is None else vecs[position[claim.id]]
+            candidates = self.retrieve(session, claim.text, query_vec=vec, before=moment)
+            verdict = self._judge(_stored_claim(claim), candidates)
+            if verdict.status != "new":
+                best = verdict.matches[0].candidate
+                claim.verdict = verdict.status
+                claim.score = float(verdict.score)
+                claim.changes = [
+                    {"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed
+                ]
+                claim.matched_claim_id = best.claim_id
+                claim.root_claim_id = best.root_claim_id or best.claim_id
+            session.flush()
+            if claim_store.reported_later_exists(session, after=claim.first_seen_at):
+                self.backfill(
+                    session,
+                    claim_ids=[claim.id],
+                    texts=[claim.text],
+                    vecs=None if vec is None else vec[None, :],
+                    moment=moment,
+                    reason=f"an earlier report was imported: {claim.external_id}",
+                )
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from bot.claims.engine import ClaimEngine, KbRow
 from bot.feeds.commands import feeds_group, poll_command
 from storage import claims as claim_store
 from storage.models import Article, Claim, Feed
@@ -150,3 +151,38 @@ def test_newest_first_feeds_are_judged_in_publication_order_and_late_stories_bac
     assert [(c.old_verdict, c.new_verdict, c.new_root_claim_id) for c in corrections] == [
         ("new", "repeated", early.id)
     ]
+
+
+def test_kb_import_sits_on_the_timeline(app: App, server: FeedServer, db) -> None:
+    url_a, _ = _serve(server, [LATE[1]], [])
+    assert CliRunner().invoke(feeds_group, ["add", url_a], obj=app).exit_code == 0
+    _poll(app)
+    recap = _claim_of(app, "summit-recap", "Kim Jong Un and Vladimir Putin")
+    assert recap.verdict == "new"
+
+    engine = ClaimEngine.from_settings(app.settings, app.sessions)
+    older = KbRow("kb-summit", SUMMIT, "Archive", _at(2023, 9, 14))
+    newer = KbRow("kb-summit-2", SUMMIT, "Archive", _at(2024, 1, 5))
+    with app.sessions.begin() as s:
+        assert engine.import_claims(s, [newer, older]) == 2
+    with app.sessions() as s:
+        imported = {
+            c.external_id: c for c in s.scalars(select(Claim).where(Claim.external_id.is_not(None)))
+        }
+        recap = s.get(Claim, recap.id)
+        assert recap is not None
+        first = imported["kb-summit"]
+        assert first.verdict == "new"
+        # the story of 20 October now repeats the import of 14 September ...
+        assert (recap.verdict, recap.matched_claim_id, recap.root_claim_id) == (
+            "repeated",
+            first.id,
+            first.id,
+        )
+        # ... and the January import repeats an earlier report, rooted at the first one
+        second = imported["kb-summit-2"]
+        assert second.verdict == "repeated"
+        assert second.root_claim_id == first.id
+        assert [c.reason for c in claim_store.corrections_for(s, claim_ids=[recap.id])] == [
+            "an earlier report was imported: kb-summit"
+        ]
