@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from dateutil import parser as date_parser
 
+from bot.claims import happenings
 from bot.claims.extract import extract, extract_attributes
 from bot.claims.index import Analyzer, ClaimIndex, Hit
 from bot.claims.judge import JudgeParams, TokenSets
@@ -575,29 +576,47 @@ class ClaimEngine:
         verdict: Verdict,
         published: datetime,
     ) -> Event:
-        """A repeat or update joins its match's event; a new claim joins an event of the same
-        story sharing an actor and something specific, or opens a new event (not flushed: the
-        article's events and claims are inserted together)."""
+        """The happening a claim reports (events are not flushed: the article's events and
+        claims are inserted together).
+
+        A repeat joins its match's event when it is about the same time; an update of a running
+        figure, or a dated claim far from the event's window, is a later report linked through
+        its match, not a reason to stretch the event. A new claim joins an event of the same
+        story sharing an actor and something specific, or opens a new event with a composed
+        title.
+        """
         attrs = claim.attrs
-        start, end = _span(attrs.dates)
+        explicit = _happening_span(attrs.dates)
+        day = published.date()
+        span = explicit or (day, day)
         place = attrs.places[0] if attrs.places else None
         if verdict.status != "new" and verdict.matches:
             event_id = verdict.matches[0].candidate.event_id
             stored = None if event_id is None else event_store.get_event(session, event_id=event_id)
             if stored is not None:
-                event_store.extend(
-                    stored,
-                    actors=attrs.actors,
-                    place=place,
-                    start_date=start,
-                    end_date=end,
-                    first_seen_at=published,
-                    widen_span=True,
-                )
-                _remember(story, stored, attrs)
-                return stored
-        best = _same_story_event(story, attrs)
+                window = _window(stored)
+                near = happenings.compatible(window, span)
+                if near or (explicit is None and verdict.status == "repeated"):
+                    start, end = (
+                        (_at_midnight(span[0]), _at_midnight(span[1])) if near else (None, None)
+                    )
+                    event_store.extend(
+                        stored,
+                        actors=attrs.actors,
+                        place=place,
+                        start_date=start,
+                        end_date=end,
+                        first_seen_at=published,
+                        widen_span=True,
+                    )
+                    if happenings.compatible(window, (day, day)):
+                        _remember(story, stored, attrs)
+                    return stored
+        best = _same_story_event(story, attrs, span if explicit else None)
         if best is not None:
+            start, end = (
+                (_at_midnight(span[0]), _at_midnight(span[1])) if explicit else (None, None)
+            )
             event_store.extend(
                 best.event, actors=attrs.actors, place=place, start_date=start, end_date=end
             )
@@ -605,11 +624,11 @@ class ClaimEngine:
             return best.event
         event = event_store.add_event(
             session,
-            title=claim.text,
+            title=happenings.title_for(claim.text, start=span[0], end=span[1]),
             place=place,
             actors=attrs.actors,
-            start_date=start,
-            end_date=end,
+            start_date=_at_midnight(span[0]),
+            end_date=_at_midnight(span[1]),
             first_seen_at=published,
             flush=False,
         )
@@ -804,6 +823,28 @@ def _span(dates: Iterable[DateRef]) -> tuple[datetime | None, datetime | None]:
     return _at_midnight(start), _at_midnight(end)
 
 
+def _happening_span(dates: Iterable[DateRef]) -> tuple[date, date] | None:
+    """When a claim says its happening took place: its day- or month-precise dates (a year is
+    background, not a happening's time); None when it names no such date."""
+    refs = [d for d in dates if d.precision != "year"]
+    if not refs:
+        return None
+    start, end = min(d.start for d in refs), max(d.end for d in refs)
+    if (end - start).days > happenings.MAX_SPAN_DAYS:
+        # "since September 2023 ... said on Wednesday": the latest date is the happening's,
+        # the earlier one a baseline
+        latest = max(refs, key=lambda d: d.end)
+        return latest.start, latest.end
+    return start, end
+
+
+def _window(event: Event) -> tuple[date, date] | None:
+    if event.start_date is None:
+        return None
+    end = event.end_date or event.start_date
+    return event.start_date.date(), end.date()
+
+
 def _at_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
@@ -831,7 +872,9 @@ def _remember(story: list[_StoryEvent], event: Event, attrs: Attributes) -> None
     item.start, item.end = event.start_date, event.end_date
 
 
-def _same_story_event(story: Sequence[_StoryEvent], attrs: Attributes) -> _StoryEvent | None:
+def _same_story_event(
+    story: Sequence[_StoryEvent], attrs: Attributes, span: tuple[date, date] | None
+) -> _StoryEvent | None:
     """The event of this story the claim most plausibly reports.
 
     It must share an actor and something specific (an overlapping date, or a weapon or place the
@@ -851,6 +894,10 @@ def _same_story_event(story: Sequence[_StoryEvent], attrs: Attributes) -> _Story
         dated = _overlap(start, end, item.start, item.end)
         if dated is False:
             continue  # a clearly different time is a different happening
+        if span is not None and item.start is not None and item.end is not None:
+            window = (item.start.date(), item.end.date())
+            if not happenings.compatible(window, span):
+                continue
         if not dated and not (specific & item.specifics):
             continue
         if overlap > best_overlap:
