@@ -34,13 +34,14 @@ def _slug(text: str) -> str:
 
 def _label(story: str, tag: str, text: str) -> dict[str, object]:
     tag, _, note = tag.partition("#")
-    kind, *rest = tag.strip().split(":")
+    kind, _, rest = tag.strip().partition(":")
     item: dict[str, object] = {"story": story, "text": text, "label": _NAMES[kind]}
-    if kind in ("r", "u"):
-        item["refs"] = [r.strip() for r in rest[0].split(",")]
     if kind == "u":
-        old, new = rest[1].split(">")
+        rest, _, change = rest.rpartition(":")
+        old, new = change.split(">")
         item["old"], item["new"] = old.strip(), new.strip()
+    if kind in ("r", "u"):
+        item["refs"] = [r.strip() for r in rest.split(",")]
     if note.strip():
         item["note"] = note.strip()
     return item
@@ -56,8 +57,8 @@ def build(source: str) -> tuple[list[dict[str, object]], list[dict[str, object]]
         paragraphs: list[str] = []
         for para in re.split(r"\n\s*\n", body.strip()):
             text = ""
-            for line in para.splitlines():
-                line = line.strip()
+            for raw in para.splitlines():
+                line = raw.strip()
                 if not line or line.startswith("//"):
                     continue
                 if line.startswith("+"):
@@ -98,7 +99,9 @@ def main(directory: str) -> None:
     for label in labels:
         counts[str(label["label"])] = counts.get(str(label["label"]), 0) + 1
     words = [len(str(s["text"]).split()) for s in stories]
-    print(f"{len(stories)} stories ({min(words)}-{max(words)} words), {len(labels)} labels: {counts}")
+    print(
+        f"{len(stories)} stories ({min(words)}-{max(words)} words), {len(labels)} labels: {counts}"
+    )
 
 
 if __name__ == "__main__":
