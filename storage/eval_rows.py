@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -59,7 +60,8 @@ def article_claim_rows(session: Session) -> list[ClaimRow]:
     )
     rows: list[ClaimRow] = []
     for row in session.execute(query):
-        (cid, text, verdict, url, origin, title, published, mid, murl, morigin, mpub, mfirst) = row
+        values: tuple[Any, ...] = tuple(row)  # twelve columns: past SQLAlchemy's typed rows
+        cid, text, verdict, url, origin, title, published, mid, murl, morigin, mpub, mfirst = values
         rows.append(
             ClaimRow(
                 claim_id=cid,

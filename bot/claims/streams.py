@@ -310,19 +310,16 @@ def score_stream(
     for claim in claims:
         if claim.source is not None:
             by_story.setdefault(claim.source, []).append(claim)
-    confusion = {g: dict.fromkeys(PREDICTED, 0) for g in GOLD}
+    confusion: dict[str, dict[str, int]] = {g: dict.fromkeys(PREDICTED, 0) for g in GOLD}
     outcomes: list[LabelOutcome] = []
     tp = fp = fn = attributed = 0
     for label in labels:
-        claim, coverage = _match(label, by_story.get(label.story, []))
-        kept = claim is not None and coverage >= min_coverage
-        predicted = claim.verdict if kept and claim is not None else "dropped"
-        matched = claim.matched_source if kept and claim is not None else None
-        outcomes.append(
-            LabelOutcome(
-                label, predicted, coverage, claim.text if kept and claim else None, matched
-            )
-        )
+        best, coverage = _match(label, by_story.get(label.story, []))
+        kept = best if best is not None and coverage >= min_coverage else None
+        predicted = kept.verdict if kept is not None else "dropped"
+        matched = kept.matched_source if kept is not None else None
+        text = kept.text if kept is not None else None
+        outcomes.append(LabelOutcome(label, predicted, coverage, text, matched))
         confusion[label.label][predicted if predicted in PREDICTED else "new"] += 1
         gold_known, pred_known = label.label in KNOWN, predicted in KNOWN
         tp += gold_known and pred_known

@@ -26,7 +26,9 @@ for command in COMMANDS:
 
 def _app(tmp_path: Path) -> AppContext:
     # The command builds its own temporary database; this one must stay untouched.
-    return AppContext(settings=Settings(database_url=f"sqlite:///{tmp_path}/app.db", semantic="off"))
+    return AppContext(
+        settings=Settings(database_url=f"sqlite:///{tmp_path}/app.db", semantic="off")
+    )
 
 
 def test_eval_stream_polls_the_stream_and_scores_each_label(tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ def test_labels_quote_their_story_and_cite_earlier_sources(name: str) -> None:
             assert ref in published, (item.story, ref)
             assert published[ref] < when, f"{item.story} cites {ref}, published later"
         if item.label == "updated":
-            assert item.old and item.new, item.text
+            assert item.old, item.text
+            assert item.new, item.text
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -126,7 +126,9 @@ def test_rss_lists_newest_first_and_carries_the_full_text() -> None:
     assert len(parsed.entries[0].text.split()) > 200  # content:encoded, not the short summary
 
 
-def _write(directory: Path, stories: list[dict[str, object]], labels: list[dict[str, object]]) -> Path:
+def _write(
+    directory: Path, stories: list[dict[str, object]], labels: list[dict[str, object]]
+) -> Path:
     directory.mkdir()
     (directory / "stories.jsonl").write_text("\n".join(json.dumps(s) for s in stories) + "\n")
     (directory / "labels.jsonl").write_text("\n".join(json.dumps(x) for x in labels) + "\n")
