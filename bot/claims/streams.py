@@ -255,6 +255,7 @@ def rss_feed(stories: Sequence[Story], *, feed: str, title: str) -> bytes:
             f"<link>{escape(story.url)}</link>"
             f'<guid isPermaLink="true">{escape(story.url)}</guid>'
             f"<pubDate>{format_datetime(story.published)}</pubDate>"
+            f'<source url="https://news.example/">{escape(story.outlet)}</source>'
             f"<description>{escape(paragraphs[0][:300])}</description>"
             f"<content:encoded>{escape(html)}</content:encoded>"
             "</item>"

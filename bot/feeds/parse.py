@@ -125,6 +125,7 @@ class ParsedEntry:
     summary_html: str = ""
     content_html: tuple[str, ...] = ()
     full_text: str | None = None  # the story page's text, when fetched (fetch_full_text)
+    source: str | None = None  # the outlet an aggregator names for the item (<source>)
 
     @cached_property
     def summary(self) -> str:
@@ -225,11 +226,14 @@ def _entry(raw: Any, base_url: str) -> ParsedEntry | None:
     guid = str(guid_raw).strip()[:2000] if guid_raw else None
     title = html_to_text(raw.get("title", ""))[:1000]
     author = html_to_text(raw.get("author", "")) or None
+    origin = raw.get("source")
+    source = html_to_text(str(origin.get("title", "") or "")) if isinstance(origin, dict) else ""
     entry = ParsedEntry(
         guid=guid or url,
         url=url,
         title=title,
         author=author[:300] if author else None,
+        source=source[:200] or None,
         published=_date(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")),
         summary_html=str(raw.get("summary", "") or ""),
         content_html=tuple(str(c.get("value", "") or "") for c in raw.get("content", []) or []),

@@ -121,7 +121,8 @@ def store_entries(
     now: datetime,
     index: NearDupIndex | None = None,
 ) -> StoreResult:
-    """Store a feed's entries in the caller's transaction. Lookups are batched per feed. If a
+    """Store a feed's entries in the caller's transaction (an item's own ``<source>`` names its
+    outlet, else the feed's name does). Lookups are batched per feed. If a
     concurrent writer stores the same story first, the unique constraints raise
     ``IntegrityError``; the caller rolls back and calls again, and the story is then found."""
     result = StoreResult()
@@ -149,7 +150,7 @@ def store_entries(
             content_hash=entry.content_hash,
             text=entry.text or None,
             url=entry.url,
-            outlet=outlet,
+            outlet=entry.source or outlet,
             author=entry.author,
             published_at=entry.published or now,
             published_inferred=entry.published is None,

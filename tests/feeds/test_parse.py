@@ -210,3 +210,24 @@ def test_published_date_in_the_far_future_or_garbage_does_not_raise() -> None:
     entries = parse_feed(xml, content_type="application/rss+xml", base_url=BASE).entries
     assert entries[0].published is None
     assert entries[1].published is None or entries[1].published.year == 9999
+
+
+def test_an_items_own_source_names_its_outlet() -> None:
+    """Aggregator feeds carry stories from many outlets; <source> (RSS) names each one."""
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>agg</title>'
+        b"<item><title>One</title><link>https://a.example/1</link>"
+        b'<source url="https://wire.example/rss">Wire &amp; Co</source>'
+        b"<description>text</description></item>"
+        b"<item><title>Two</title><link>https://a.example/2</link>"
+        b"<description>text</description></item></channel></rss>"
+    )
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>agg</title>'
+        b"<entry><title>Three</title><link href='https://a.example/3'/><id>3</id>"
+        b"<source><title>Daily Example</title></source><summary>text</summary></entry></feed>"
+    )
+    entries = parse_feed(rss, content_type=None, base_url="https://a.example/").entries
+    assert [e.source for e in entries] == ["Wire & Co", None]
+    (entry,) = parse_feed(atom, content_type=None, base_url="https://a.example/").entries
+    assert entry.source == "Daily Example"
