@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Article, Claim
+from storage.models import Article, Claim, Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,18 @@ class ClaimRow:
     matched_claim_id: int | None
     matched_url: str | None
     matched_published: datetime | None
+    root_published: datetime | None = None  # the fact's first report, as "first reported"
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpan:
+    """One event's size and how far apart in time its stories and its window are."""
+
+    event_id: int
+    title: str
+    claims: int
+    window_days: int | None
+    stories_days: int
 
 
 def _address(url: str | None, origin: str | None) -> str | None:
@@ -38,6 +50,7 @@ def article_claim_rows(session: Session) -> list[ClaimRow]:
     """Every claim that belongs to an article (imported claims have none), in storage order."""
     matched = aliased(Claim)
     matched_article = aliased(Article)
+    root = aliased(Claim)
     query = (
         select(
             Claim.id,
@@ -52,16 +65,20 @@ def article_claim_rows(session: Session) -> list[ClaimRow]:
             matched_article.origin,
             matched_article.published_at,
             matched.first_seen_at,
+            root.first_seen_at,
         )
         .join(Article, Claim.article_id == Article.id)
         .outerjoin(matched, Claim.matched_claim_id == matched.id)
+        .outerjoin(root, Claim.root_claim_id == root.id)
         .outerjoin(matched_article, matched.article_id == matched_article.id)
         .order_by(Claim.id)
     )
     rows: list[ClaimRow] = []
     for row in session.execute(query):
-        values: tuple[Any, ...] = tuple(row)  # twelve columns: past SQLAlchemy's typed rows
-        cid, text, verdict, url, origin, title, published, mid, murl, morigin, mpub, mfirst = values
+        values: tuple[Any, ...] = tuple(row)  # thirteen columns: past SQLAlchemy's typed rows
+        cid, text, verdict, url, origin, title, published, mid, murl, morigin, mpub, mfirst = (
+            values[:12]
+        )
         rows.append(
             ClaimRow(
                 claim_id=cid,
@@ -73,6 +90,33 @@ def article_claim_rows(session: Session) -> list[ClaimRow]:
                 matched_claim_id=mid,
                 matched_url=_address(murl, morigin) if mid is not None else None,
                 matched_published=(mpub or mfirst) if mid is not None else None,
+                root_published=values[12],
             )
         )
     return rows
+
+
+def event_spans(session: Session) -> list[EventSpan]:
+    """Every event with its claim count, its own window and the spread of its stories."""
+    first = func.min(Claim.first_seen_at)
+    last = func.max(Claim.first_seen_at)
+    query = (
+        select(
+            Event.id,
+            Event.title,
+            Event.start_date,
+            Event.end_date,
+            func.count(Claim.id),
+            first,
+            last,
+        )
+        .join(Claim, Claim.event_id == Event.id)
+        .group_by(Event.id, Event.title, Event.start_date, Event.end_date)
+        .order_by(Event.id)
+    )
+    out: list[EventSpan] = []
+    for event_id, title, start, end, n, lo, hi in session.execute(query):
+        window = (end - start).days if start is not None and end is not None else None
+        spread = (hi - lo).days if lo is not None and hi is not None else 0
+        out.append(EventSpan(event_id, title, int(n), window, spread))
+    return out

@@ -8,6 +8,7 @@ command sees an up-to-date knowledge base.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -346,12 +347,14 @@ def _eval_stream(app: AppLike, directory: Path, *, as_json: bool, errors: bool) 
         data["stories"] = len(stories)
         data["new_stories_polled"] = run.cycle.new_stories
         data["poll_errors"] = run.cycle.errors
+        data["events"] = [dataclasses.asdict(e) for e in run.events]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(
         f"stream {directory}: {len(stories)} stories, {run.cycle.new_stories} polled "
         f"({run.cycle.relevant_stories} relevant), {run.cycle.errors} poll errors"
     )
+    click.echo("\n".join(run.event_lines()))
     click.echo(format_stream_report(report, show_errors=errors))
 
 

@@ -824,9 +824,13 @@ def _span(dates: Iterable[DateRef]) -> tuple[datetime | None, datetime | None]:
 
 
 def _happening_span(dates: Iterable[DateRef]) -> tuple[date, date] | None:
-    """When a claim says its happening took place: its day- or month-precise dates (a year is
-    background, not a happening's time); None when it names no such date."""
-    refs = [d for d in dates if d.precision != "year"]
+    """When a claim says its happening took place: its day- or month-precise dates (a year, or
+    a range of months, is background, not a happening's time); None when it names none."""
+    refs = [
+        d
+        for d in dates
+        if d.precision != "year" and (d.end - d.start).days <= happenings.MAX_SPAN_DAYS
+    ]
     if not refs:
         return None
     start, end = min(d.start for d in refs), max(d.end for d in refs)

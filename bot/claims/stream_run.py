@@ -24,9 +24,12 @@ from bot.feeds.commands import add_user_feed, poll_once
 from bot.feeds.poller import CycleReport
 from bot.knowledge import prepare_knowledge_base
 from bot.settings import Settings
-from storage.eval_rows import ClaimRow, article_claim_rows
+from storage.eval_rows import ClaimRow, EventSpan, article_claim_rows, event_spans
 
 FEEDS = ("a", "b")
+
+
+MONTH = 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,21 @@ class StreamRun:
     claims: list[StoredClaim]
     cycle: CycleReport
     stories_stored: int
+    events: list[EventSpan]
+
+    def event_lines(self) -> list[str]:
+        """How bounded the events are: a happening's window, and how far apart its stories."""
+        if not self.events:
+            return ["events                    0"]
+        largest = max(self.events, key=lambda e: e.claims)
+        widest = max((e.window_days or 0) for e in self.events)
+        spread = sum(1 for e in self.events if e.stories_days > MONTH)
+        return [
+            f"events                    {len(self.events)}; largest {largest.claims} claims "
+            f"({largest.title})",
+            f"event windows             widest {widest} days; {spread} events gather stories "
+            f"over {MONTH} days apart (restatements of an earlier happening)",
+        ]
 
 
 @contextmanager
@@ -98,6 +116,7 @@ def to_stored(rows: Sequence[ClaimRow], stories: Sequence[Story]) -> list[Stored
                 published=_aware(row.published),
                 matched_source=matched,
                 matched_published=_aware(row.matched_published),
+                root_published=_aware(row.root_published),
             )
         )
     return out
@@ -137,8 +156,9 @@ def run_stream(base: Settings, stories: Sequence[Story]) -> StreamRun:
                 cycle = asyncio.run(_add_and_poll(settings, app, base_url))
             with app.sessions() as session:
                 rows = article_claim_rows(session)
+                events = event_spans(session)
         finally:
             app.close()
     claims = to_stored(rows, stories)
     stored = len({c.source for c in claims if c.source and not c.source.startswith("seed:")})
-    return StreamRun(claims=claims, cycle=cycle, stories_stored=stored)
+    return StreamRun(claims=claims, cycle=cycle, stories_stored=stored, events=events)

@@ -81,6 +81,7 @@ class StoredClaim:
     published: datetime | None = None
     matched_source: str | None = None
     matched_published: datetime | None = None
+    root_published: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +306,8 @@ def score_stream(
     is over claim labels (a dropped claim is wrong); known = repeated or updated, over all
     labels; non-claims kept = not_claim labels some stored claim covers; attribution = known
     labels judged known whose matched claim comes from a story or seed in refs; later source =
-    stored non-new claims (labelled or not) whose matched claim was published after them.
+    stored non-new claims (labelled or not) whose matched claim or first report (root) was
+    published after them.
     """
     by_story: dict[str, list[StoredClaim]] = {}
     for claim in claims:
@@ -335,7 +337,8 @@ def score_stream(
     later = sum(
         1
         for c in judged_known
-        if c.published and c.matched_published and c.matched_published > c.published
+        if c.published
+        and any(t is not None and t > c.published for t in (c.matched_published, c.root_published))
     )
     return StreamReport(
         labels=len(outcomes),
