@@ -8,9 +8,10 @@ the chat the digest went to can expand it. Platform-free: the front ends render 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.model import Digest, DigestLimits, PartAction, build_digest, parse_action
 from bot.digest.query import load_stories_by_ids
@@ -59,3 +60,15 @@ def pressed(session: Session, *, data: str, platform: str, chat_id: str) -> Pres
         session, delivery_id=action.delivery_id, platform=platform, chat_id=chat_id
     )
     return PressedPart(action=action, digest=digest) if digest is not None else None
+
+
+async def press(
+    sessions: sessionmaker[Session], *, data: str, platform: str, chat_id: str
+) -> PressedPart | None:
+    """:func:`pressed` in a worker thread: the chat front end's event loop only waits."""
+
+    def work() -> PressedPart | None:
+        with sessions() as session:
+            return pressed(session, data=data, platform=platform, chat_id=chat_id)
+
+    return await asyncio.to_thread(work)
