@@ -1007,6 +1007,7 @@ class DbNews:
                 for claim in claims_store.list_article_claims(session, article_id=article_id)
                 if claim.verdict == verdict
             ]
+
             # "First reported" is the fact's root claim (its earliest report), as in the digest.
             def first_of(claim: Claim) -> int | None:
                 return claim.root_claim_id or claim.matched_claim_id

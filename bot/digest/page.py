@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from bot.digest.model import Digest, RepeatLine, StoryDigest
 from bot.digest.render import (
-    updated_suffix,
     h,
     heading,
     hidden_line,
@@ -18,6 +17,7 @@ from bot.digest.render import (
     sources_line,
     story_meta,
     totals_line,
+    updated_suffix,
 )
 
 CSS = """

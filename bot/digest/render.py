@@ -16,7 +16,6 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from bot.digest.model import (
-    action_data,
     ChangeRecord,
     Digest,
     RepeatLine,
@@ -24,6 +23,7 @@ from bot.digest.model import (
     SourceRef,
     StoryDigest,
     UpdatedLine,
+    action_data,
     clip,
 )
 
@@ -182,10 +182,7 @@ def _md_repeat(line: RepeatLine) -> str:
     if first is None:
         return f"  - {md_escape(line.text)}"
     when = f" {_day(first.published)}" if first.published else ""
-    return (
-        f"  - {md_escape(line.text)} — first reported{when} by "
-        f"{_md_link(first.name, first.url)}"
-    )
+    return f"  - {md_escape(line.text)} — first reported{when} by {_md_link(first.name, first.url)}"
 
 
 def _md_story(story: StoryDigest, level: int) -> list[str]:
@@ -325,9 +322,7 @@ def pack_groups(paragraphs: list[str], limit: int, sep: str = "\n\n") -> list[li
 
 def pack(paragraphs: list[str], limit: int, sep: str = "\n\n") -> list[str]:
     """Join paragraphs into messages of at most ``limit`` characters, never splitting one."""
-    return [
-        sep.join(paragraphs[i] for i in group) for group in pack_groups(paragraphs, limit, sep)
-    ]
+    return [sep.join(paragraphs[i] for i in group) for group in pack_groups(paragraphs, limit, sep)]
 
 
 def _telegram_repeat(line: RepeatLine) -> str:
@@ -522,7 +517,9 @@ def _slack_units(digest: Digest) -> list[_SlackUnit]:
         units.extend(_slack_story(story) for story in group.stories)
     tail = [mrkdwn_escape(line) for line in (omitted_line(digest), sources_line(digest)) if line]
     if tail:
-        units.append(_SlackUnit((_context([_fit(t, lambda x: x, SLACK_TEXT_LIMIT) for t in tail]),)))
+        units.append(
+            _SlackUnit((_context([_fit(t, lambda x: x, SLACK_TEXT_LIMIT) for t in tail]),))
+        )
     return units
 
 
@@ -612,13 +609,14 @@ def with_buttons(
     out = []
     for index, message in enumerate(messages):
         repeats = int(message.get("repeats") or 0)
+        shown = message
         if repeats and platform == "telegram":
             markup = telegram_markup(delivery_id, index, repeats, expanded=False)
-            message = {**message, "reply_markup": markup}
+            shown = {**message, "reply_markup": markup}
         elif repeats and platform == "slack":
             button = slack_actions(delivery_id, index, repeats, expanded=False)
-            message = {**message, "blocks": [*message.get("blocks", []), button]}
-        out.append(message)
+            shown = {**message, "blocks": [*message.get("blocks", []), button]}
+        out.append(shown)
     return out
 
 

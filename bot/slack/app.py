@@ -244,7 +244,7 @@ class SlackBot:
     async def on_digest_button(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
     ) -> None:
-        """"Show more" / "Hide" under a digest: the message is redrawn in place through its
+        """The "Show more" / "Hide" button under a digest: the message is redrawn in place via its
         ``response_url`` (the rebuilding is in ``bot.digest``, off the event loop)."""
         await ack()
         channel = body.get("channel") or {}

@@ -198,7 +198,9 @@ class TelegramTestServer:
         message_id = int(call.result["message_id"])
         own_chat = int(call.params["chat_id"])
         await self.press(
-            data, chat_id=own_chat if chat_id is None else chat_id, user_id=user_id,
+            data,
+            chat_id=own_chat if chat_id is None else chat_id,
+            user_id=user_id,
             message_id=message_id,
         )
         return data

@@ -85,9 +85,11 @@ async def test_show_repeated_expands_in_place_and_hide_collapses(
     (edit,) = await server.wait_sent(1, chat_id=42, method="editMessageText")
     assert edit.params["message_id"] == sent.result["message_id"]
     text = str(edit.params["text"])
-    assert text.startswith(collapsed.split("\n\n")[0])  # same message, same heading
+    assert text.startswith(collapsed.split("\n\n", maxsplit=1)[0])  # same message, same heading
     link = '<a href="https://www.wsj.com/kim-factories">The Wall Street Journal</a>'
-    assert f"◦ Kim Jong Un toured a munitions factory. — first reported 2023-08-07 by {link}" in text
+    assert (
+        f"◦ Kim Jong Un toured a munitions factory. — first reported 2023-08-07 by {link}" in text
+    )
     assert f"◦ Kim inspected artillery shells there. — first reported 2023-08-07 by {link}" in text
     assert "Shell output doubled" in text  # the new claim is still there
     (hide,) = edit.params["reply_markup"]["inline_keyboard"][0]
