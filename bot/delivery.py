@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.digest.chat import platform_messages, with_buttons
 from bot.digest.model import Digest, DigestLimits, build_digest, should_send
 from bot.digest.query import load_stories
-from bot.digest.render import platform_messages, with_buttons
 from storage import deliveries as outbox
 from storage.models import Delivery, Subscription
 

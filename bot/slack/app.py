@@ -46,8 +46,8 @@ from bot.commands import (
     handle_action,
     needs_chat_admin,
 )
+from bot.digest.chat import SLACK_REPEATS_ACTION, slack_part
 from bot.digest.expand import EXPIRED, press
-from bot.digest.render import SLACK_REPEATS_ACTION, slack_part
 from bot.slack.config import SlackConfig, SlackConfigError
 from bot.slack.digests import SlackDigests
 from bot.slack.format import ACTION_PREFIX, render_reply

@@ -9,17 +9,15 @@ from typing import Any
 
 import pytest
 
+from bot.digest.chat import mrkdwn_escape, platform_messages, render_slack
 from bot.digest.model import Digest, DigestLimits, StoryRecord, build_digest
 from bot.digest.render import (
     SLACK_MAX_BLOCKS,
     SLACK_TEXT_LIMIT,
     TELEGRAM_LIMIT,
-    mrkdwn_escape,
     pack,
-    platform_messages,
     render,
     render_markdown,
-    render_slack,
     render_telegram,
     render_text,
     safe_url,
