@@ -11,18 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.digest.model import Digest, RepeatLine, RepeatSummary, StoryDigest, action_data, clip
+from bot.digest.model import Digest, RepeatSummary, StoryDigest, action_data, clip
 from bot.digest.render import (
     SLACK_CONTEXT_ELEMENTS,
     SLACK_HEADER_LIMIT,
     SLACK_MAX_BLOCKS,
     SLACK_TEXT_LIMIT,
-    day,
     fit,
     heading,
     omitted_line,
     pack,
     render_text,
+    repeat_line,
     safe_url,
     sources_line,
     story_meta,
@@ -101,18 +101,11 @@ def _slack_story(story: StoryDigest) -> _SlackUnit:
     return _SlackUnit(tuple(blocks), story.repeated)
 
 
-def _slack_repeat(line: RepeatLine) -> str:
-    first = line.first
-    text = f"◦ {mrkdwn_escape(line.text)}"
-    if first is None:
-        return text
-    when = f" {day(first.published)}" if first.published else ""
-    return f"{text} — first reported{when} by {_slack_link(first.name, first.url)}"
-
-
 def _slack_repeats(summary: RepeatSummary) -> dict[str, Any]:
     """The story's repeated facts, one line each, in one context block within Slack's limit."""
-    lines = [_slack_repeat(line) for line in summary.lines]
+    lines = [
+        f"◦ {repeat_line(line, escape=mrkdwn_escape, link=_slack_link)}" for line in summary.lines
+    ]
     hidden = summary.count - len(lines)
     while lines and len("\n".join(lines)) + 20 > SLACK_TEXT_LIMIT:
         lines.pop()

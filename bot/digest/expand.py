@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,13 +63,26 @@ def pressed(session: Session, *, data: str, platform: str, chat_id: str) -> Pres
     return PressedPart(action=action, digest=digest) if digest is not None else None
 
 
-async def press(
-    sessions: sessionmaker[Session], *, data: str, platform: str, chat_id: str
-) -> PressedPart | None:
-    """:func:`pressed` in a worker thread: the chat front end's event loop only waits."""
+class Draw(Protocol):
+    """A platform's redraw of one message of a digest (``telegram_part``, ``slack_part``)."""
 
-    def work() -> PressedPart | None:
+    def __call__(
+        self, digest: Digest, part: int, delivery_id: int, *, expanded: bool
+    ) -> dict[str, Any]: ...
+
+
+async def press(
+    sessions: sessionmaker[Session], *, data: str, platform: str, chat_id: str, draw: Draw
+) -> dict[str, Any]:
+    """The pressed message redrawn by ``draw``; empty when the button is not (or no longer)
+    this chat's. Loading and drawing run in a worker thread: the event loop only waits."""
+
+    def work() -> dict[str, Any]:
         with sessions() as session:
-            return pressed(session, data=data, platform=platform, chat_id=chat_id)
+            found = pressed(session, data=data, platform=platform, chat_id=chat_id)
+        if found is None:
+            return {}
+        action = found.action
+        return draw(found.digest, action.part, action.delivery_id, expanded=action.expand)
 
     return await asyncio.to_thread(work)

@@ -7,12 +7,13 @@ are made only from http(s) URLs. The Telegram preview keeps its own format (``te
 
 from __future__ import annotations
 
-from bot.digest.model import Digest, RepeatLine, StoryDigest
+from bot.digest.model import Digest, StoryDigest
 from bot.digest.render import (
     h,
     heading,
     hidden_line,
     omitted_line,
+    repeat_line,
     safe_url,
     sources_line,
     story_meta,
@@ -45,14 +46,6 @@ def _link(label: str, url: str | None) -> str:
     return f'<a href="{h(target)}">{h(label)}</a>' if target else h(label)
 
 
-def _repeat(line: RepeatLine) -> str:
-    first = line.first
-    if first is None:
-        return f"<li>{h(line.text)}</li>"
-    when = f" {first.published.date().isoformat()}" if first.published else ""
-    return f"<li>{h(line.text)} — first reported{when} by {_link(first.name, first.url)}</li>"
-
-
 def _story(story: StoryDigest, level: int) -> list[str]:
     out = ["<article>", f"<h{level}>{_link(story.title, story.url)}</h{level}>"]
     meta = story_meta(story)
@@ -66,7 +59,9 @@ def _story(story: StoryDigest, level: int) -> list[str]:
     if story.omitted_claims:
         items.append(f"<li>(+{story.omitted_claims} more new/updated claims not shown)</li>")
     if story.repeated:
-        lines = [_repeat(line) for line in story.repeated.lines]
+        lines = [
+            f"<li>{repeat_line(line, escape=h, link=_link)}</li>" for line in story.repeated.lines
+        ]
         if hidden_line(story.repeated):
             lines.append(f"<li>{h(hidden_line(story.repeated))}</li>")
         items.append(

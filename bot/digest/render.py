@@ -109,6 +109,18 @@ def hidden_line(summary: RepeatSummary) -> str:
     return f"(+{summary.hidden_lines} more)" if summary.hidden_lines > 0 else ""
 
 
+def repeat_line(
+    line: RepeatLine, *, escape: Callable[[str], str], link: Callable[[str, str | None], str]
+) -> str:
+    """One repeated fact in a format: the claim, then its first report (outlet linked)."""
+    first = line.first
+    text = escape(line.text)
+    if first is None:
+        return text
+    when = f" {day(first.published)}" if first.published else ""
+    return f"{text} — first reported{when} by {link(first.name, first.url)}"
+
+
 def updated_suffix(line: UpdatedLine) -> str:
     bits = [b for b in (change_text(line.changes), earlier_text(line.earlier)) if b]
     return f" ({'; '.join(bits)})" if bits else ""
@@ -177,14 +189,6 @@ def _md_link(label: str, url: str | None) -> str:
     return f"[{md_escape(label)}](<{target.replace('>', '%3E').replace('<', '%3C')}>)"
 
 
-def _md_repeat(line: RepeatLine) -> str:
-    first = line.first
-    if first is None:
-        return f"  - {md_escape(line.text)}"
-    when = f" {day(first.published)}" if first.published else ""
-    return f"  - {md_escape(line.text)} — first reported{when} by {_md_link(first.name, first.url)}"
-
-
 def _md_story(story: StoryDigest, level: int) -> list[str]:
     out = ["", f"{'#' * level} {_md_link(story.title, story.url)}"]
     meta = story_meta(story)
@@ -200,7 +204,10 @@ def _md_story(story: StoryDigest, level: int) -> list[str]:
         out.append(f"- {md_escape(f'(+{story.omitted_claims} more new/updated claims not shown)')}")
     if story.repeated:
         out.append(f"- _{md_escape(story.repeated.line())}_")
-        out.extend(_md_repeat(line) for line in story.repeated.lines)
+        out.extend(
+            f"  - {repeat_line(line, escape=md_escape, link=_md_link)}"
+            for line in story.repeated.lines
+        )
         if hidden_line(story.repeated):
             out.append(f"  - {md_escape(hidden_line(story.repeated))}")
     return out
@@ -325,21 +332,14 @@ def pack(paragraphs: list[str], limit: int, sep: str = "\n\n") -> list[str]:
     return [sep.join(paragraphs[i] for i in group) for group in pack_groups(paragraphs, limit, sep)]
 
 
-def _telegram_repeat(line: RepeatLine) -> str:
-    first = line.first
-    text = f"    ◦ {h(line.text)}"
-    if first is None:
-        return text
-    when = f" {day(first.published)}" if first.published else ""
-    return f"{text} — first reported{when} by {_html_link(first.name, first.url)}"
-
-
 def _shown(para: _Para, most: int) -> str:
     """The paragraph with up to ``most`` of its story's repeated facts under it."""
     summary = para.repeats
     if summary is None:
         return para.text
-    lines = [_telegram_repeat(line) for line in summary.lines[:most]]
+    lines = [
+        f"    ◦ {repeat_line(line, escape=h, link=_html_link)}" for line in summary.lines[:most]
+    ]
     hidden = summary.count - len(lines)
     if hidden:
         lines.append(f"    <i>(+{hidden} more)</i>")

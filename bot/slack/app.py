@@ -251,17 +251,12 @@ class SlackBot:
         container = body.get("container") or {}
         channel_id = str(channel.get("id") or container.get("channel_id") or "")
         try:
-            pressed = await press(
+            shown = await press(
                 self.services.sessions,
                 data=str(action.get("value") or ""),
                 platform=PLATFORM,
                 chat_id=channel_id,
-            )
-            part = pressed.action if pressed is not None else None
-            shown = (
-                slack_part(pressed.digest, part.part, part.delivery_id, expanded=part.expand)
-                if pressed is not None and part is not None
-                else {}
+                draw=slack_part,
             )
             if not shown:
                 await respond(text=EXPIRED, response_type="ephemeral", replace_original=False)

@@ -99,13 +99,12 @@ def digest_button(sessions: sessionmaker[Session]) -> ButtonHandler:
         query = update.callback_query
         if query is None or query.message is None:
             return
-        chat_id = str(query.message.chat.id)
-        pressed = await press(sessions, data=query.data or "", platform=PLATFORM, chat_id=chat_id)
-        action = pressed.action if pressed is not None else None
-        shown = (
-            telegram_part(pressed.digest, action.part, action.delivery_id, expanded=action.expand)
-            if pressed is not None and action is not None
-            else {}
+        shown = await press(
+            sessions,
+            data=query.data or "",
+            platform=PLATFORM,
+            chat_id=str(query.message.chat.id),
+            draw=telegram_part,
         )
         if not shown:
             await query.answer(EXPIRED)
