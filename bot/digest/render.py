@@ -197,8 +197,7 @@ def _md_story(story: StoryDigest, level: int) -> list[str]:
     out.append("")
     out.extend(f"- **New:** {md_escape(line.text)}" for line in story.new)
     out.extend(
-        f"- **Updated:** {md_escape(line.text)}{md_escape(updated_suffix(line))}"
-        for line in story.updated
+        f"- **Updated:** {md_escape(line.text + updated_suffix(line))}" for line in story.updated
     )
     if story.omitted_claims:
         out.append(f"- {md_escape(f'(+{story.omitted_claims} more new/updated claims not shown)')}")
