@@ -31,6 +31,7 @@ Format = Literal["text", "md", "html", "telegram-html", "slack-json"]
 FORMATS: tuple[Format, ...] = ("text", "md", "html", "telegram-html", "slack-json")
 
 TELEGRAM_LIMIT = 4096
+RESERVED_REPEAT_LINES = 3  # repeated facts per story a Telegram message keeps room for
 SLACK_MAX_BLOCKS = 50
 SLACK_TEXT_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
@@ -345,6 +346,16 @@ def _shown(para: _Para, most: int) -> str:
     return "\n".join([para.text, *lines])
 
 
+def _reserved(para: _Para, limit: int) -> str:
+    """The paragraph as packing sees it: with room for its first few repeated facts, so a
+    message that is expanded later can always show some of them."""
+    for most in range(RESERVED_REPEAT_LINES, 0, -1):
+        shown = _shown(para, most)
+        if len(shown) <= limit:
+            return shown
+    return para.text
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramPart:
     """One message of a digest: its HTML and how many repeated facts a button can show."""
@@ -359,7 +370,7 @@ def telegram_parts(
     """The digest's messages; part ``expanded`` lists its repeated facts (as many as fit)."""
     paras = _telegram_paras(digest, limit)
     parts: list[TelegramPart] = []
-    for index, group in enumerate(pack_groups([p.text for p in paras], limit)):
+    for index, group in enumerate(pack_groups([_reserved(p, limit) for p in paras], limit)):
         members = [paras[i] for i in group]
         text = "\n\n".join(p.text for p in members)
         if index == expanded:

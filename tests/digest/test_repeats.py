@@ -190,3 +190,32 @@ def test_first_report_is_the_root_and_sources_are_distinct_outlets(db: Database)
     summary = built.groups[0].stories[0].repeated
     assert summary is not None
     assert summary.sentence().endswith("by Yonhap; seen in 3 sources")
+
+
+def test_expanded_telegram_message_stays_within_the_limit() -> None:
+    """Shown facts that would overflow a message are cut to fewer per story, with a count."""
+    long = "Kim toured a factory and said many things about artillery shells and rockets"
+    stories = [
+        StoryRecord(
+            article_id=n,
+            title=f"Story {n}",
+            url=None,
+            outlet="X",
+            published=UNTIL,
+            seen_at=UNTIL,
+            claims=tuple(
+                claim(n * 100 + i, "repeated", f"{long} {i}.", matched=WSJ, first_reported=WSJ)
+                for i in range(10)
+            ),
+        )
+        for n in range(1, 9)
+    ]
+    built = build_digest(stories, since=SINCE, until=UNTIL)
+    limit = 2000
+    collapsed = telegram_parts(built, limit=limit)
+    for index, part in enumerate(collapsed):
+        shown = telegram_parts(built, limit=limit, expanded=index)[index]
+        assert len(shown.text) <= limit
+        assert shown.text.startswith(part.text.split("\n\n", maxsplit=1)[0])
+        assert "◦ " in shown.text
+        assert "(+" in shown.text  # not every fact fits: the rest are counted
