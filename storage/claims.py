@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from storage.models import Article, Claim, ClaimCorrection, Event
@@ -173,14 +173,18 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
 
 
 def fact_source_count(session: Session, *, root_claim_id: int) -> int:
-    """How many distinct articles or imported sources carry the fact first seen as the root."""
+    """How many distinct outlets carry the fact first seen as the root: two stories of one
+    outlet count once; an article without an outlet counts alone, an import by its source."""
     rows = session.execute(
-        select(Claim.article_id, Claim.source).where(
-            (Claim.id == root_claim_id) | (Claim.root_claim_id == root_claim_id)
-        )
+        select(Claim.article_id, Article.outlet, Claim.source)
+        .outerjoin(Article, Claim.article_id == Article.id)
+        .where((Claim.id == root_claim_id) | (Claim.root_claim_id == root_claim_id))
     ).all()
     keys = {
-        f"a{article_id}" if article_id is not None else f"s{source}" for article_id, source in rows
+        (f"o{outlet.casefold()}" if outlet else f"a{article_id}")
+        if article_id is not None
+        else f"s{(source or '').casefold()}"
+        for article_id, outlet, source in rows
     }
     return len(keys)
 
@@ -368,3 +372,29 @@ def corrections_for(
     if claim_ids is not None:
         query = query.where(ClaimCorrection.claim_id.in_(list(claim_ids)))
     return list(session.scalars(query))
+
+
+def later_provenance(session: Session) -> list[int]:
+    """Stored non-new claims whose root (first report) or match was published after their own
+    story: every such id is a verdict that points forward in time (the check issue 12 asks for).
+
+    A claim's time is its article's publication time, else its own ``first_seen_at`` (imported
+    claims have no article); claims with no time on either side are not judged here.
+    """
+    own_article = aliased(Article)
+    root, root_article = aliased(Claim), aliased(Article)
+    match, match_article = aliased(Claim), aliased(Article)
+    own_at = func.coalesce(own_article.published_at, Claim.first_seen_at)
+    root_at = func.coalesce(root_article.published_at, root.first_seen_at)
+    match_at = func.coalesce(match_article.published_at, match.first_seen_at)
+    query = (
+        select(Claim.id)
+        .outerjoin(own_article, Claim.article_id == own_article.id)
+        .outerjoin(root, Claim.root_claim_id == root.id)
+        .outerjoin(root_article, root.article_id == root_article.id)
+        .outerjoin(match, Claim.matched_claim_id == match.id)
+        .outerjoin(match_article, match.article_id == match_article.id)
+        .where(Claim.verdict != "new", (root_at > own_at) | (match_at > own_at))
+        .order_by(Claim.id)
+    )
+    return [int(claim_id) for claim_id in session.scalars(query)]
