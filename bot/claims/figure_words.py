@@ -147,7 +147,7 @@ PARTICIPLE_RE = re.compile(
 PLURAL_RE = re.compile(r"^[a-z]{3,}[^su'’]s$")
 TRANSFER_RE = re.compile(
     r"\b(?:ship|shipp|sen[dt]|deliver|suppl|transfer|export|provid|dispatch|deploy|transport"
-    r"|mov|bound|headed|destined|arriv|gave|giv|sold|sell|funnel|smuggl|handed|rout|shipment"
+    r"|mov|bound|head|destined|arriv|gave|giv|sold|sell|funnel|smuggl|handed|rout|shipment|went|gone|flow"
     r"|deliver|transfer)\w*\b[^.;]{0,80}?\b(?:to|into)\s+(?:the\s+)?"
     r"((?:[A-Z][\w'’]*)(?:\s+[A-Z][\w'’]*)?)",
 )
