@@ -99,6 +99,13 @@ def sources_line(digest: Digest) -> str:
     return "Sources: " + ", ".join(digest.sources) if digest.sources else ""
 
 
+def path_text(line: UpdatedLine) -> str:
+    """The figure's path so far and where its chart is, or "" when it has no series."""
+    if not line.path:
+        return ""
+    return f"{line.path} (chart: /track {line.series})" if line.series else line.path
+
+
 def _updated_suffix(line: UpdatedLine) -> str:
     bits = [b for b in (change_text(line.changes), earlier_text(line.earlier)) if b]
     return f" ({'; '.join(bits)})" if bits else ""
@@ -122,7 +129,9 @@ def render_text(digest: Digest) -> str:
             if safe_url(story.url):
                 out.append(f"  {story.url}")
             out.extend(f"  NEW: {line.text}" for line in story.new)
-            out.extend(f"  UPDATED: {line.text}{_updated_suffix(line)}" for line in story.updated)
+            for line in story.updated:
+                out.append(f"  UPDATED: {line.text}{_updated_suffix(line)}")
+                out.extend(f"    {text}" for text in (path_text(line),) if text)
             if story.repeated:
                 out.append(f"  {story.repeated.line()}")
             if story.omitted_claims:
@@ -165,10 +174,11 @@ def render_markdown(digest: Digest) -> str:
                 out.append(f"*{md_escape(meta)}*")
             out.append("")
             out.extend(f"- **New:** {md_escape(line.text)}" for line in story.new)
-            out.extend(
-                f"- **Updated:** {md_escape(line.text)}{md_escape(_updated_suffix(line))}"
-                for line in story.updated
-            )
+            for line in story.updated:
+                out.append(
+                    f"- **Updated:** {md_escape(line.text)}{md_escape(_updated_suffix(line))}"
+                )
+                out.extend(f"  - {md_escape(text)}" for text in (path_text(line),) if text)
             if story.repeated:
                 out.append(f"- _{md_escape(story.repeated.line())}_")
             if story.omitted_claims:
@@ -220,6 +230,8 @@ def _telegram_story(story: StoryDigest, limit: int) -> list[str]:
     for up in story.updated:
         suffix = _updated_suffix(up)
         lines.append(_fit(up.text + suffix, lambda t: f"🔄 {h(t)}", limit))
+        if path_text(up):
+            lines.append(_fit(path_text(up), lambda t: f"📈 {h(t)}", limit))
     if story.repeated:
         lines.append(f"<i>↩ {h(story.repeated.line())}</i>")
     if story.omitted_claims:
@@ -310,6 +322,11 @@ def _slack_story(story: StoryDigest) -> list[dict[str, Any]]:
             limit,
         )
         for u in story.updated
+    ]
+    lines += [
+        _fit(path_text(u), lambda t: f":chart_with_upwards_trend: {mrkdwn_escape(t)}", limit)
+        for u in story.updated
+        if path_text(u)
     ]
     blocks = [_section(text) for text in pack(lines, limit, sep="\n")]
     notes = []

@@ -8,15 +8,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.figures.series import Point, Series, build_series
+from bot.figures.series import Point, Series, build_series, path_line, series_of_claim
 from storage.figures import figure_rows
 
-__all__ = ["load_series", "point_date", "series_csv", "series_json"]
+__all__ = ["figure_paths", "load_series", "point_date", "series_csv", "series_json"]
 
 
 def load_series(session: Session) -> list[Series]:
     """Every series the stored claims hold, most recently moved first."""
     return build_series(figure_rows(session))
+
+
+def figure_paths(session: Session, *, claim_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """For claims whose figure belongs to a series: (its path up to the claim, series slug)."""
+    if not claim_ids:
+        return {}
+    found = load_series(session)
+    out: dict[int, tuple[str, str]] = {}
+    for claim_id in claim_ids:
+        series = series_of_claim(found, claim_id)
+        if series is not None and series.points[0].claim_id != claim_id:
+            out[claim_id] = (path_line(series, until_claim=claim_id), series.slug)
+    return out
 
 
 def point_date(point: Point) -> str:

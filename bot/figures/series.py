@@ -320,14 +320,19 @@ def _month(when: datetime | None) -> str:
     return when.strftime("%b %Y") if when is not None else "undated"
 
 
-def path_line(series: Series, *, max_steps: int = 6) -> str:
+def path_line(series: Series, *, max_steps: int = 6, until_claim: int | None = None) -> str:
     """ "containers of munitions to Russia: 1,000 (Oct 2023) → 5,000 (Dec 2023) → ..."
 
     Reports repeating the previous value are one step; the oldest steps go first when too many.
+    ``until_claim`` ends the path at that claim's report (a digest shows what was known then).
     """
+    points = list(series.points)
+    ids = [p.claim_id for p in points]
+    if until_claim in ids:
+        points = points[: ids.index(until_claim) + 1]
     steps: list[str] = []
     last: tuple[float, float] | None = None
-    for p in series.points:
+    for p in points:
         if (p.low, p.high) == last:
             continue
         last = (p.low, p.high)
