@@ -56,6 +56,8 @@ UNITS: dict[str, tuple[str, ...]] = {
     "years": _w("year years"),
     "hours": _w("hour hours"),
 }
+# launched things whose tests or launches news counts as the things fired ("100 missile tests")
+FIRED = frozenset({"missiles", "rockets", "drones", "satellites"})
 UNIT_OF = {word: unit for unit, words in UNITS.items() for word in words}
 # two-word unit nouns, keyed by their first word
 UNIT_PAIRS = {("per", "cent"): "percent", ("metric", "tons"): "tons", ("rail", "cars"): "wagons"}

@@ -251,7 +251,9 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
             break
         found = _unit_word(toks, k)
         if found is not None:
-            head = found  # "missile tests": the last unit noun of the run is the head
+            if not (head is not None and head[0] in fw.FIRED and found[0] == "tests"):
+                head = found  # "artillery shells": the last unit noun of the run is the head
+            # but "missile tests" and "rocket launches" count what was fired, as news uses them
             k = found[1] + 1
             continue
         if head is not None or tok.lower.endswith("ing"):

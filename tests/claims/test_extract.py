@@ -86,7 +86,7 @@ def test_quantities_are_normalised(lexicon: Lexicon) -> None:
         == {(240.0, "mm")}
     )
     assert quantities("The military has conducted over 100 missile tests.", lexicon) == {
-        (100.0, "tests")
+        (100.0, "missiles")
     }
     assert quantities("Kim toured factories for three days.", lexicon) == {(3.0, "days")}
 

@@ -50,6 +50,15 @@ CASES: list[tuple[str, list[dict[str, Any]]]] = [
             {"value": 20, "unit": "tanks", "qualifier": "fewer than"},
         ],
     ),
+    # "missile tests" count missiles fired, as "missiles fired in tests" does
+    (
+        "More than 40 missile tests and 25 rocket launches took place; 6 tests failed.",
+        [
+            {"value": 40, "unit": "missiles"},
+            {"value": 25, "unit": "rockets"},
+            {"value": 6, "unit": "tests"},
+        ],
+    ),
     (
         "Nearly 600 workers and an estimated 1,200 conscripts were counted.",
         [
