@@ -26,7 +26,9 @@ UNITS: dict[str, tuple[str, ...]] = {
     "rockets": _w("rocket rockets"),
     "launchers": _w("launcher launchers"),
     "tests": _w("test tests launch launches"),
-    "troops": _w("troop troops soldier soldiers servicemen personnel fighters conscripts"),
+    "troops": _w(
+        "troop troops soldier soldiers servicemen personnel fighters conscripts forces commandos"
+    ),
     "casualties": _w("casualty casualties"),
     "deaths": _w("death deaths fatalities dead"),
     "workers": _w("worker workers labourers laborers"),
@@ -56,6 +58,7 @@ UNITS: dict[str, tuple[str, ...]] = {
     "years": _w("year years"),
     "hours": _w("hour hours"),
 }
+HARMED = frozenset(_w("killed wounded injured dead died hurt"))
 # launched things whose tests or launches news counts as the things fired ("100 missile tests")
 FIRED = frozenset({"missiles", "rockets", "drones", "satellites"})
 UNIT_OF = {word: unit for unit, words in UNITS.items() for word in words}
@@ -65,7 +68,11 @@ ATTACHED = {"mm": "mm", "km": "km", "kg": "kg", "cm": "cm", "t": "tons", "pct": 
 
 # what a container or a shipment holds, folded to one word
 CARGO = dict.fromkeys(
-    _w("munitions munition ammunition ammo arms weapons weaponry ordnance armaments"), "munitions"
+    _w(
+        "munitions munition ammunition ammo arms weapons weaponry ordnance armaments equipment"
+        " materiel hardware"
+    ),
+    "munitions",
 )
 # capitals standing for their country as a destination
 CAPITALS = {
@@ -149,7 +156,7 @@ PARTICIPLE_RE = re.compile(
 PLURAL_RE = re.compile(r"^[a-z]{3,}[^su'’]s$")
 TRANSFER_RE = re.compile(
     r"\b(?:ship|shipp|sen[dt]|deliver|suppl|transfer|export|provid|dispatch|deploy|transport"
-    r"|mov|bound|head|destined|arriv|gave|giv|sold|sell|funnel|smuggl|handed|rout|shipment|went|gone|flow"
+    r"|mov|bound|head|destined|arriv|gave|giv|sold|sell|funnel|smuggl|handed|rout|shipment|went|gone|flow|carr"
     r"|deliver|transfer)\w*\b[^.;]{0,80}?\b(?:to|into)\s+(?:the\s+)?"
     r"((?:[A-Z][\w'’]*)(?:\s+[A-Z][\w'’]*)?)",
 )

@@ -190,6 +190,8 @@ def _is_excluded(toks: list[_Tok], num: _Num) -> bool:
     nxt = _word(toks, num.end)
     if nxt in fw.MONTHS or nxt == ":":
         return True
+    if prev in fw.DETERMINERS and toks[i].kind == "word" and num.value < 20:
+        return True  # "the two countries", "its three leaders": a reference, not a count
     return prev == "." and prev2 in fw.MONTHS
 
 
@@ -261,11 +263,20 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
         mods.append(k)
         k += 1
     if head is not None:
+        if head[0] in ("troops", "people", "workers") and _casualty_after(toks, head[1] + 1):
+            return "casualties", head[1], mods  # "300 soldiers have been killed"
         return head[0], head[1], mods
     for m in mods:  # an unlisted plural noun still names what is counted: "40 warplanes"
         if fw.PLURAL_RE.match(toks[m].lower) and toks[m].text[0].islower():
             return toks[m].lower, m, mods[: mods.index(m)]
     return None
+
+
+def _casualty_after(toks: list[_Tok], k: int) -> bool:
+    """Whether the words after a count of people say they were killed or wounded."""
+    while _word(toks, k) in ("have", "has", "had", "been", "were", "was", "are", "reportedly"):
+        k += 1
+    return _word(toks, k) in fw.HARMED
 
 
 def _head_before(toks: list[_Tok], qual_start: int) -> tuple[str, int] | None:
@@ -291,8 +302,11 @@ def _object_after(toks: list[_Tok], k: int, unit: str) -> str:
     words: list[str] = []
     while j < len(toks) and len(words) < 3:
         w = _word(toks, j)
-        if toks[j].kind == "num" or w == "-":
-            j += 1
+        if toks[j].kind == "num" or w == "-" or fw.UNIT_OF.get(w) in fw.MEASURES:
+            j += 1  # "rounds of 122 mm ammunition": the calibre is not the cargo
+            continue
+        if w == "and" and words:
+            j += 1  # "containers of equipment and munitions"
             continue
         if toks[j].kind != "word" or w in fw.STOP or (words and fw.PARTICIPLE_RE.match(w)):
             break  # "containers of weapons sent to ...": the participle ends the phrase

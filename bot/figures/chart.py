@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from bot.claims.figures import format_number
-from bot.figures.series import Point, Series
+from bot.figures.series import Point, Series, first_reports
 
 __all__ = ["DPI", "HEIGHT_IN", "MAX_LABELS", "WIDTH_IN", "Chart", "render_chart"]
 
@@ -59,7 +59,7 @@ def _x(point: Point) -> float:
 
 
 def render_chart(series: Series) -> Chart:
-    """The chart of one series (the newest ``MAX_LABELS`` points carry their value)."""
+    """The chart of one series; the newest ``MAX_LABELS`` new values are written on it."""
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -86,7 +86,7 @@ def render_chart(series: Series) -> Chart:
             edgecolors="white",
         )
     labels: list[str] = []
-    for p in points[-MAX_LABELS:]:
+    for p in first_reports(points)[-MAX_LABELS:]:  # restated values keep their marker only
         text = p.shown
         ax.annotate(
             text,

@@ -28,6 +28,7 @@ __all__ = [
     "SeriesKey",
     "build_series",
     "find_series",
+    "first_reports",
     "path_line",
     "series_of_claim",
 ]
@@ -37,6 +38,7 @@ UNTRACKED = frozenset(
     {"km", "mm", "m", "cm", "miles", "kg", "days", "weeks", "months", "years", "hours"}
 )
 _LINKED = ("repeated", "updated")
+MAX_RATIO = 20.0  # a linked figure further off than this is another count, not an update
 
 
 class FigureRowLike(Protocol):
@@ -221,7 +223,10 @@ class _Union:
 
 def _merged_key(nodes: Sequence[_Node]) -> SeriesKey:
     def most(field: str) -> str:
-        votes = Counter(getattr(n.key, field) for n in nodes if getattr(n.key, field))
+        # a baseline names the series only when most reports state it
+        votes = Counter(
+            getattr(n.key, field) for n in nodes if getattr(n.key, field) or field == "since"
+        )
         return votes.most_common(1)[0][0] if votes else ""
 
     return SeriesKey(
@@ -258,6 +263,32 @@ def _points(nodes: Sequence[_Node]) -> tuple[Point, ...]:
     return tuple(points)
 
 
+def _plausible(a: _Node, b: _Node) -> bool:
+    """Linked figures of one running total stay within a factor of ``MAX_RATIO`` of each other."""
+    return any(
+        min(x.value, y.value) > 0 and max(x.value, y.value) <= MAX_RATIO * min(x.value, y.value)
+        for x in a.figures
+        for y in b.figures
+    )
+
+
+def _join_keys(nodes: dict[tuple[int, str], _Node], union: _Union) -> None:
+    """Figures with the same specific key join, baseline by baseline; figures that state no
+    baseline join the most reported one ("13,000 since mid-2022" and "10,000" are one count)."""
+    buckets: dict[tuple[str, str, str], dict[str, list[tuple[int, str]]]] = {}
+    for ident, node in nodes.items():
+        if node.key.specific:
+            where = (node.key.unit, node.key.obj, node.key.dest)
+            buckets.setdefault(where, {}).setdefault(node.key.since, []).append(ident)
+    for by_since in buckets.values():
+        for ids in by_since.values():
+            for ident in ids[1:]:
+                union.join(ids[0], ident)
+        dated = [ids for since, ids in by_since.items() if since]
+        if "" in by_since and dated:
+            union.join(by_since[""][0], max(dated, key=len)[0])
+
+
 def build_series(rows: Iterable[FigureRowLike], *, min_points: int = 2) -> list[Series]:
     """Series of at least ``min_points`` claims, most recently moved first."""
     nodes = _nodes(rows)
@@ -267,13 +298,13 @@ def build_series(rows: Iterable[FigureRowLike], *, min_points: int = 2) -> list[
         if node.row.verdict in _LINKED:
             for other in (node.row.matched_claim_id, node.row.root_claim_id):
                 target = nodes.get((other, unit)) if other is not None else None
-                if target is not None and node.key.compatible(target.key):
+                if (
+                    target is not None
+                    and node.key.compatible(target.key)
+                    and _plausible(node, target)
+                ):
                     union.join((cid, unit), (other, unit))  # type: ignore[arg-type]
-    by_key: dict[SeriesKey, tuple[int, str]] = {}
-    for ident, node in nodes.items():
-        if node.key.specific:
-            first = by_key.setdefault(node.key, ident)
-            union.join(first, ident)
+    _join_keys(nodes, union)
     groups: dict[tuple[int, str], list[_Node]] = {}
     for ident, node in nodes.items():
         groups.setdefault(union.find(ident), []).append(node)
@@ -316,6 +347,17 @@ def series_of_claim(series: Sequence[Series], claim_id: int) -> Series | None:
     return None
 
 
+def first_reports(points: Sequence[Point]) -> list[Point]:
+    """The points that brought a value (or range) not reported before in the series."""
+    seen: set[tuple[float, float]] = set()
+    out: list[Point] = []
+    for p in points:
+        if (p.low, p.high) not in seen:
+            seen.add((p.low, p.high))
+            out.append(p)
+    return out
+
+
 def _month(when: datetime | None) -> str:
     return when.strftime("%b %Y") if when is not None else "undated"
 
@@ -323,20 +365,15 @@ def _month(when: datetime | None) -> str:
 def path_line(series: Series, *, max_steps: int = 6, until_claim: int | None = None) -> str:
     """ "containers of munitions to Russia: 1,000 (Oct 2023) → 5,000 (Dec 2023) → ..."
 
-    Reports repeating the previous value are one step; the oldest steps go first when too many.
+    Each value is one step, when first reported (a later story restating it adds none); the
+    oldest steps go first when there are too many.
     ``until_claim`` ends the path at that claim's report (a digest shows what was known then).
     """
     points = list(series.points)
     ids = [p.claim_id for p in points]
     if until_claim in ids:
         points = points[: ids.index(until_claim) + 1]
-    steps: list[str] = []
-    last: tuple[float, float] | None = None
-    for p in points:
-        if (p.low, p.high) == last:
-            continue
-        last = (p.low, p.high)
-        steps.append(f"{p.shown} ({_month(p.published)})")
+    steps = [f"{p.shown} ({_month(p.published)})" for p in first_reports(points)]
     if len(steps) > max_steps:
         steps = ["…", *steps[-max_steps:]]
     return f"{series.name}: " + " → ".join(steps)

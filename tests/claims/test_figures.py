@@ -153,6 +153,26 @@ CASES: list[tuple[str, list[dict[str, Any]]]] = [
         "The 122mm guns fired at ranges of 30 km.",
         [{"value": 122, "unit": "mm"}, {"value": 30, "unit": "km"}],
     ),
+    # people harmed are casualties, whatever noun counts them
+    (
+        "About 400 soldiers have been killed and 1,100 wounded, while 900 workers were hurt.",
+        [
+            {"value": 400, "unit": "casualties", "qualifier": "about"},
+            {"value": 900, "unit": "casualties"},
+        ],
+    ),
+    (
+        "Some 2,000 special forces and 300 commandos landed.",
+        [{"value": 2000, "unit": "troops"}, {"value": 300, "unit": "troops"}],
+    ),
+    (
+        "Trains carried 700 containers of military equipment and shells to Russia.",
+        [{"value": 700, "unit": "containers", "obj": "munitions", "dest": "russia"}],
+    ),
+    (
+        "They sent 60,000 rounds of 120 mm ammunition.",
+        [{"value": 60_000, "unit": "rounds", "obj": "munitions"}, {"value": 120, "unit": "mm"}],
+    ),
     # partitives
     (
         "About 1,500 of their fighters returned home.",
@@ -168,6 +188,7 @@ NOT_FIGURES = [
     "One of the launchers broke down near the coast.",
     "The vote was 13 in favour, diplomats said.",
     "Talks resume at 10:30 on Friday.",
+    "The two countries signed the pact after the three leaders met.",
 ]
 
 

@@ -145,6 +145,43 @@ def test_different_baselines_stay_apart_and_one_report_is_no_series() -> None:
     assert [p.value for p in series.points] == [900, 1100]
 
 
+def test_unstated_baselines_join_the_most_reported_one() -> None:
+    rows = [
+        Row(1, "Some 900 wagons of shells went to Russia since 2022.", _day(1)),
+        Row(2, "About 1,000 wagons of shells went to Russia.", _day(2)),
+        Row(3, "By now 1,100 wagons of shells went to Russia since 2022.", _day(3)),
+        Row(4, "About 1,200 wagons of shells went to Russia.", _day(4)),
+        Row(5, "About 1,300 wagons of shells went to Russia.", _day(5)),
+    ]
+    (series,) = build_series(rows)
+    assert len(series.points) == 5
+    assert series.name == "wagons of rounds to Russia"  # most reports state no baseline
+
+
+def test_a_link_to_a_figure_far_off_is_not_followed() -> None:
+    rows = [
+        Row(1, "About 9,000 soldiers are in the region.", _day(1)),
+        Row(2, "Two soldiers were captured in the region.", _day(2), "updated", 1, 1),
+        Row(3, "Some 9,500 soldiers are in the region.", _day(3), "updated", 1, 1),
+    ]
+    (series,) = build_series(rows)
+    assert [p.value for p in series.points] == [9000, 9500]
+
+
+def test_restated_values_add_no_step_or_label() -> None:
+    rows = [
+        Row(1, "North Korea sent 500 containers of arms to Russia.", _day(1), source="A"),
+        Row(2, "North Korea sent 800 containers of arms to Russia.", _day(2), source="B"),
+        Row(3, "Earlier, 500 containers of arms went to Russia.", _day(3), source="C"),
+    ]
+    (series,) = build_series(rows)
+    assert len(series.points) == 3
+    assert path_line(series) == (
+        "containers of munitions to Russia: 500 (Jan 2024) → 800 (Jan 2024)"
+    )
+    assert render_chart(series).labels == ("500", "800")
+
+
 def test_a_sentence_with_old_and_new_figure_gives_the_new_one() -> None:
     rows = [
         Row(1, "North Korea sent 500 containers of arms to Russia.", _day(1)),
