@@ -33,7 +33,7 @@ from storage import digests as digests_store
 from storage import feeds as feeds_store
 from storage import subscriptions as subs_store
 from storage.db import transaction
-from storage.models import Feed, Subscription
+from storage.models import Claim, Feed, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -736,6 +736,9 @@ async def cmd_claim(req: Request, svc: Services) -> Reply:
         if verdict.status != "new":
             root = best.root_claim_id or best.claim_id
             count = await _blocking(lambda: svc.news.fact_sources(root))
+            if root != best.claim_id:
+                for first in await _blocking(lambda: svc.news.claims_by_id([root])):
+                    blocks.append(para(span("First reported: ", bold=True), *_source_line(first)))
             blocks.append(para(f"Reported by {_plural(max(count, 1), 'source')} so far."))
         ids = [m.candidate.claim_id for m in verdict.matches]
         label = "Show similar claims" if verdict.status == "new" else "Show all matches"
@@ -1023,13 +1026,19 @@ class DbNews:
                 for claim in claims_store.list_article_claims(session, article_id=article_id)
                 if claim.verdict == verdict
             ]
-            earlier_ids = [c.matched_claim_id for c in picked if c.matched_claim_id is not None]
+
+            # "First reported" is the fact's root claim (its earliest report), as in the digest.
+            def first_of(claim: Claim) -> int | None:
+                return claim.root_claim_id or claim.matched_claim_id
+
+            earlier_ids = [i for c in picked if (i := first_of(c)) is not None]
             prov = claims_store.claim_provenance(session, claim_ids=[c.id for c in picked])
             earlier = claims_store.claim_provenance(session, claim_ids=earlier_ids)
             out: list[ClaimInfo] = []
             for claim in picked:
                 own = prov.get(claim.id)
-                before = earlier.get(claim.matched_claim_id) if claim.matched_claim_id else None
+                first = first_of(claim)
+                before = earlier.get(first) if first is not None else None
                 out.append(
                     ClaimInfo(
                         claim_id=claim.id,

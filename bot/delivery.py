@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.digest.chat import platform_messages, with_buttons
 from bot.digest.model import Digest, DigestLimits, build_digest, should_send
 from bot.digest.query import load_stories
-from bot.digest.render import platform_messages
 from storage import deliveries as outbox
 from storage.models import Delivery, Subscription
 
@@ -177,6 +177,9 @@ def compose_for(
         article_ids=list(digest.article_ids),
         payload=_payload(sub.platform, _messages(stats, key, digest, sub.platform), digest.totals),
     )
+    # The "Show repeated" buttons name this row, so they are added once it has an id.
+    messages = with_buttons(delivery.payload["messages"], sub.platform, delivery.id)
+    delivery.payload = {**delivery.payload, "messages": messages}
     stats.composed += 1
     stats.article_ids.extend(digest.article_ids)
     log.info(

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.claims.engine import ClaimEngine
+from bot.claims.engine import ClaimEngine, story_time
 from bot.claims.types import Verdict
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
@@ -55,10 +55,17 @@ class SharedEngine:
         locks.lock_until_commit(session, name=locks.KNOWLEDGE)
         with self._lock:
             self.engine.catch_up(session)
-            for article_id in article_ids:
-                article = article_store.get_article(session, article_id=article_id)
-                if article is None or article.claims_extracted:
-                    continue
+            articles = [
+                article
+                for article_id in article_ids
+                if (article := article_store.get_article(session, article_id=article_id))
+                is not None
+                and not article.claims_extracted
+            ]
+            # One timeline: feeds list their newest items first, several feeds interleave, and
+            # a story can only repeat what was published before it.
+            articles.sort(key=lambda a: (story_time(a), a.id))
+            for article in articles:
                 for verdict in self.engine.ingest_article(session, article):
                     counts[verdict.status] += 1
         return ClaimCounts(**counts)

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
 
-from storage.models import Article, Claim, Event
+from storage.models import Article, Claim, ClaimCorrection, Event
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
@@ -172,14 +173,18 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
 
 
 def fact_source_count(session: Session, *, root_claim_id: int) -> int:
-    """How many distinct articles or imported sources carry the fact first seen as the root."""
+    """How many distinct outlets carry the fact first seen as the root: two stories of one
+    outlet count once; an article without an outlet counts alone, an import by its source."""
     rows = session.execute(
-        select(Claim.article_id, Claim.source).where(
-            (Claim.id == root_claim_id) | (Claim.root_claim_id == root_claim_id)
-        )
+        select(Claim.article_id, Article.outlet, Claim.source)
+        .outerjoin(Article, Claim.article_id == Article.id)
+        .where((Claim.id == root_claim_id) | (Claim.root_claim_id == root_claim_id))
     ).all()
     keys = {
-        f"a{article_id}" if article_id is not None else f"s{source}" for article_id, source in rows
+        (f"o{outlet.casefold()}" if outlet else f"a{article_id}")
+        if article_id is not None
+        else f"s{(source or '').casefold()}"
+        for article_id, outlet, source in rows
     }
     return len(keys)
 
@@ -261,20 +266,135 @@ def import_external_claims(
 def unextracted_articles(session: Session) -> Sequence[Article]:
     """Relevant articles whose claims are not extracted yet, oldest publication first.
 
-    Articles with no publication time come last, by arrival, so a dated story is never judged
-    against a claim published after it only because of insertion order.
+    A story with no publication time sits on the timeline at its fetch time, as its claims do.
     """
     return session.scalars(
         select(Article)
         .where(Article.claims_extracted.is_(False), Article.relevant.is_(True))
-        .order_by(
-            Article.published_at.is_(None),
-            Article.published_at,
-            Article.fetched_at,
-            Article.id,
-        )
+        .order_by(func.coalesce(Article.published_at, Article.fetched_at), Article.id)
     ).all()
 
 
 def mark_claims_extracted(session: Session, *, article_id: int) -> None:
     session.execute(update(Article).where(Article.id == article_id).values(claims_extracted=True))
+
+
+# ---------------------------------------------------------------------------- time and roots
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRow:
+    """A claim's place in its fact's chain: what it matched, and the root it cites."""
+
+    claim_id: int
+    verdict: str
+    matched_claim_id: int | None
+    root_claim_id: int | None
+    first_seen_at: datetime | None
+
+
+def reported_later_exists(session: Session, *, after: datetime) -> bool:
+    """Whether any stored claim was first reported at or after ``after`` (a story arriving
+    late, or one published at the same instant as a story already judged)."""
+    found = session.scalar(select(Claim.id).where(Claim.first_seen_at >= after).limit(1))
+    return found is not None
+
+
+def claims_by_id(session: Session, *, claim_ids: Sequence[int]) -> list[Claim]:
+    """Claims in timeline order (first report, then id)."""
+    out: list[Claim] = []
+    unique = list(dict.fromkeys(claim_ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        out.extend(session.scalars(select(Claim).where(Claim.id.in_(chunk))))
+    return sorted(out, key=lambda c: (c.first_seen_at is None, c.first_seen_at, c.id))
+
+
+def chain_rows(
+    session: Session, *, claim_ids: Sequence[int], with_dependents: bool = True
+) -> dict[int, ChainRow]:
+    """The given claims and (``with_dependents``) every claim citing one of them as its root."""
+    ids = list(dict.fromkeys(claim_ids))
+    found: dict[int, ChainRow] = {}
+    columns = select(
+        Claim.id, Claim.verdict, Claim.matched_claim_id, Claim.root_claim_id, Claim.first_seen_at
+    )
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        where: ColumnElement[bool] = Claim.id.in_(chunk)
+        if with_dependents:
+            where = where | Claim.root_claim_id.in_(chunk)
+        query = columns.where(where)
+        for cid, verdict, matched, root, seen in session.execute(query):
+            found[cid] = ChainRow(cid, verdict, matched, root, seen)
+    return found
+
+
+def set_roots(session: Session, *, roots: Mapping[int, int | None]) -> None:
+    if roots:
+        session.execute(
+            update(Claim),
+            [{"id": claim_id, "root_claim_id": root} for claim_id, root in roots.items()],
+        )
+
+
+def add_correction(
+    session: Session,
+    *,
+    claim_id: int,
+    old_verdict: str,
+    new_verdict: str,
+    old_matched_claim_id: int | None,
+    new_matched_claim_id: int | None,
+    old_root_claim_id: int | None,
+    new_root_claim_id: int | None,
+    reason: str,
+) -> None:
+    session.add(
+        ClaimCorrection(
+            claim_id=claim_id,
+            old_verdict=old_verdict,
+            new_verdict=new_verdict,
+            old_matched_claim_id=old_matched_claim_id,
+            new_matched_claim_id=new_matched_claim_id,
+            old_root_claim_id=old_root_claim_id,
+            new_root_claim_id=new_root_claim_id,
+            reason=reason[:500],
+        )
+    )
+
+
+def corrections_for(
+    session: Session, *, claim_ids: Sequence[int] | None = None
+) -> list[ClaimCorrection]:
+    """Recorded corrections, oldest first; all of them when ``claim_ids`` is None."""
+    query = select(ClaimCorrection).order_by(ClaimCorrection.id)
+    if claim_ids is not None:
+        query = query.where(ClaimCorrection.claim_id.in_(list(claim_ids)))
+    return list(session.scalars(query))
+
+
+def later_provenance(session: Session) -> list[int]:
+    """Stored non-new claims whose root (first report) or match was published after their own
+    story: every such id is a verdict that points forward in time (the check issue 12 asks for).
+
+    A claim's time is its article's publication time, else its own ``first_seen_at`` (imported
+    claims have no article); claims with no time on either side are not judged here.
+    """
+    own_article = aliased(Article)
+    root, root_article = aliased(Claim), aliased(Article)
+    match, match_article = aliased(Claim), aliased(Article)
+    own_at = func.coalesce(own_article.published_at, Claim.first_seen_at)
+    root_at = func.coalesce(root_article.published_at, root.first_seen_at)
+    match_at = func.coalesce(match_article.published_at, match.first_seen_at)
+    query = (
+        select(Claim.id)
+        .outerjoin(own_article, Claim.article_id == own_article.id)
+        .outerjoin(root, Claim.root_claim_id == root.id)
+        .outerjoin(root_article, root.article_id == root_article.id)
+        .outerjoin(match, Claim.matched_claim_id == match.id)
+        .outerjoin(match_article, match.article_id == match_article.id)
+        .where(Claim.verdict != "new", (root_at > own_at) | (match_at > own_at))
+        .order_by(Claim.id)
+    )
+    return [int(claim_id) for claim_id in session.scalars(query)]

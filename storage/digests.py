@@ -67,15 +67,24 @@ def claims_by_ids(session: Session, *, claim_ids: Collection[int]) -> Sequence[C
     return session.scalars(query).all()
 
 
-def claims_matched_to(
-    session: Session, *, claim_ids: Collection[int], limit: int = 5000
+def events_by_ids(session: Session, *, event_ids: Collection[int]) -> Sequence[Event]:
+    if not event_ids:
+        return []
+    return session.scalars(select(Event).where(Event.id.in_(sorted(event_ids)))).all()
+
+
+def fact_reports(
+    session: Session, *, root_ids: Collection[int], limit: int = 5000
 ) -> Sequence[Claim]:
-    """Claims judged against any of ``claim_ids`` (later reports of the same facts)."""
-    if not claim_ids:
+    """Claims whose root is one of ``root_ids`` (other reports of those facts), articles loaded.
+
+    Bounded by ``limit`` so a fact repeated thousands of times cannot load them all.
+    """
+    if not root_ids:
         return []
     query = (
         select(Claim)
-        .where(Claim.matched_claim_id.in_(sorted(claim_ids)))
+        .where(Claim.root_claim_id.in_(sorted(root_ids)))
         .options(selectinload(Claim.article))
         .order_by(Claim.id)
         .limit(limit)
@@ -83,7 +92,14 @@ def claims_matched_to(
     return session.scalars(query).all()
 
 
-def events_by_ids(session: Session, *, event_ids: Collection[int]) -> Sequence[Event]:
-    if not event_ids:
+def stories_by_ids(session: Session, *, article_ids: Collection[int]) -> Sequence[Article]:
+    """The articles of a sent digest (claims and sources loaded), to rebuild it on a button."""
+    if not article_ids:
         return []
-    return session.scalars(select(Event).where(Event.id.in_(sorted(event_ids)))).all()
+    query = (
+        select(Article)
+        .where(Article.id.in_(sorted(article_ids)))
+        .options(selectinload(Article.claims), selectinload(Article.sources))
+        .order_by(Article.id)
+    )
+    return session.scalars(query).all()

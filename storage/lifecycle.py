@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Article, Claim, Event
@@ -28,6 +28,9 @@ EXPORT_FIELDS = (
     "published_at",
     "matched_claim_id",
     "matched_text",
+    "first_reported_claim_id",
+    "first_reported_source",
+    "first_reported_at",
     "event_id",
     "event_title",
     "external_id",
@@ -38,15 +41,28 @@ EXPORT_FIELDS = (
 def iter_claims_for_export(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
     """Every claim with its verdict and provenance, oldest first, streamed in batches."""
     matched = aliased(Claim)
+    # "First reported" is the fact's root claim (the earliest report), as every display shows.
+    root, root_article = aliased(Claim), aliased(Article)
     query = (
-        select(Claim, Article, matched.text, Event.title)
+        select(
+            Claim,
+            Article,
+            matched.text,
+            Event.title,
+            root.id,
+            func.coalesce(root_article.outlet, root.source),
+            func.coalesce(root_article.published_at, root.first_seen_at),
+        )
         .outerjoin(Article, Claim.article_id == Article.id)
         .outerjoin(matched, Claim.matched_claim_id == matched.id)
+        .outerjoin(root, Claim.root_claim_id == root.id)
+        .outerjoin(root_article, root.article_id == root_article.id)
         .outerjoin(Event, Claim.event_id == Event.id)
         .order_by(Claim.id)
         .execution_options(yield_per=batch)
     )
-    for claim, article, matched_text, event_title in session.execute(query):
+    for row in session.execute(query):
+        claim, article, matched_text, event_title, root_id, root_source, root_at = row
         yield {
             "claim_id": claim.id,
             "text": claim.text,
@@ -64,6 +80,9 @@ def iter_claims_for_export(session: Session, *, batch: int = 1000) -> Iterator[d
             ),
             "matched_claim_id": claim.matched_claim_id,
             "matched_text": matched_text,
+            "first_reported_claim_id": root_id,
+            "first_reported_source": root_source,
+            "first_reported_at": root_at.isoformat() if root_at else None,
             "event_id": claim.event_id,
             "event_title": event_title,
             "external_id": claim.external_id,

@@ -205,6 +205,26 @@ class Claim(Base):
     matched: Mapped[Claim | None] = relationship(remote_side=[id])
 
 
+class ClaimCorrection(Base):
+    """A stored verdict or provenance changed after the fact, because an older story arrived.
+
+    Digests already sent are not re-sent; this is the record of what changed and why.
+    """
+
+    __tablename__ = "claim_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    corrected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    old_verdict: Mapped[str] = mapped_column(String(16))
+    new_verdict: Mapped[str] = mapped_column(String(16))
+    old_matched_claim_id: Mapped[int | None] = mapped_column(Integer)
+    new_matched_claim_id: Mapped[int | None] = mapped_column(Integer)
+    old_root_claim_id: Mapped[int | None] = mapped_column(Integer)
+    new_root_claim_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+
+
 class Subscription(Base):
     """A Telegram chat or Slack channel that receives digests."""
 

@@ -44,6 +44,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             content_hash="seed",
             text="seed body",
             url="seed:000.txt",
+            outlet="The Wall Street Journal",
             published_at=datetime(2023, 8, 7, tzinfo=UTC),
         )
         first = Claim(
@@ -62,6 +63,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 text="Kim toured arms plants.",
                 verdict="updated",
                 matched_claim_id=first.id,
+                root_claim_id=first.id,
                 changes=[{"what": "days", "old": "3", "new": "2"}],
             )
         )
@@ -78,6 +80,10 @@ def test_export_jsonl_and_csv_carry_verdict_and_provenance(workdir: Path) -> Non
     assert rows[1]["matched_text"] == 'Kim toured factories, said "KCNA".'
     assert rows[1]["changes"] == [{"what": "days", "old": "3", "new": "2"}]
     assert rows[0]["article_url"] == "seed:000.txt"
+    assert rows[0]["first_reported_claim_id"] is None  # a new claim is its own first report
+    assert rows[1]["first_reported_claim_id"] == rows[0]["claim_id"]
+    assert rows[1]["first_reported_source"] == "The Wall Street Journal"
+    assert rows[1]["first_reported_at"].startswith("2023-08-07")
     out = workdir / "claims.csv"
     result = runner.invoke(cli, ["export", "--format", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -275,7 +275,8 @@ def claims_command(app: AppLike, article_id: int) -> None:
         )
         rows = claim_store.list_article_claims(session, article_id=article_id)
         matched = claim_store.claim_provenance(
-            session, claim_ids=[c.matched_claim_id for c in rows if c.matched_claim_id]
+            session,
+            claim_ids=[i for c in rows for i in (c.matched_claim_id, c.root_claim_id) if i],
         )
         if not rows:
             click.echo("no claims extracted")
@@ -288,6 +289,12 @@ def claims_command(app: AppLike, article_id: int) -> None:
                 click.echo(
                     f"      matches #{prov.claim_id} ({prov.source or prov.url}, {when}): "
                     f"{prov.text[:120]}"
+                )
+            root = matched.get(claim.root_claim_id or -1)
+            if root is not None and claim.root_claim_id != claim.matched_claim_id:
+                when = root.published.date().isoformat() if root.published else "-"
+                click.echo(
+                    f"      first reported #{root.claim_id} ({root.source or root.url}, {when})"
                 )
             for change in claim.changes or []:
                 click.echo(f"      changed {change['what']}: {change['old']} → {change['new']}")

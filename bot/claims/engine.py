@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from dateutil import parser as date_parser
 
+from bot.claims import happenings
 from bot.claims.extract import extract, extract_attributes
 from bot.claims.index import Analyzer, ClaimIndex, Hit
 from bot.claims.judge import JudgeParams, TokenSets
@@ -32,6 +33,7 @@ from bot.claims.types import (
     Match,
     Verdict,
 )
+from storage import articles as article_store
 from storage import claims as claim_store
 from storage import events as event_store
 from storage import locks
@@ -49,6 +51,8 @@ JudgeFn = Callable[[ExtractedClaim, Sequence[Candidate]], Verdict]
 
 MAX_CLAIM_CHARS = 2000  # longer input is cut: a claim is a sentence, not an article
 CANDIDATES = 10  # claims offered to the judge per query
+LATE_FETCH = 3  # a story older than stored ones over-fetches: later hits are not candidates
+BACKFILL_HITS = 10  # later claims per claim of a late story that are judged again
 PROVENANCE_CACHE = 200_000  # stored claims' provenance kept in memory
 
 
@@ -265,12 +269,18 @@ class ClaimEngine:
         k: int = CANDIDATES,
         query_vec: NDArray[np.float32] | None = None,
         exclude_article: int | None = None,
+        before: Moment | None = None,
     ) -> list[Candidate]:
-        """The ``k`` best stored claims as judge candidates, best fused score first."""
+        """The ``k`` best stored claims as judge candidates, best fused score first.
+
+        With ``before``, only claims reported earlier on the timeline are candidates: a story
+        can repeat only what was published before it.
+        """
         extra = 10 if exclude_article is not None else 0
-        hits = self.index.search(text, k + extra, query_vec=query_vec)
+        fetch = k * LATE_FETCH if before is not None else k
+        hits = self.index.search(text, fetch + extra, query_vec=query_vec)
         found = self._provenance(session, [h.claim_id for h in hits])
-        return _candidates(hits, found, k=k, exclude_article=exclude_article)
+        return _candidates(hits, found, k=k, exclude_article=exclude_article, before=before)
 
     def _provenance(self, session: Session, claim_ids: Sequence[int]) -> dict[int, Candidate]:
         """Stored claims by id as candidates, from the cache or one query for the misses.
@@ -314,11 +324,15 @@ class ClaimEngine:
         not a repeat), so every claim's candidates are found first, with one provenance query
         for the whole article. The caller owns the transaction.
         """
-        published = article.published_at or article.fetched_at or datetime.now(UTC)
-        extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
+        published = story_time(article)
+        moment = Moment(published, article.id)
+        late = claim_store.reported_later_exists(session, after=published)
+        extracted = self._extract(article)
+        log.debug("ingest article %s at %s late=%s", article.id, published, late)
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        fetch = CANDIDATES * LATE_FETCH if late else CANDIDATES
         hits = [
-            self.index.search(c.text, CANDIDATES, query_vec=None if vecs is None else vecs[i])
+            self.index.search(c.text, fetch, query_vec=None if vecs is None else vecs[i])
             for i, c in enumerate(extracted)
         ]
         found = self._provenance(session, [h.claim_id for row in hits for h in row])
@@ -327,7 +341,9 @@ class ClaimEngine:
         story: list[_StoryEvent] = []  # events this article's claims opened or joined
         for i, claim in enumerate(extracted):
             qvec = None if vecs is None else vecs[i]
-            candidates = _candidates(hits[i], found, k=CANDIDATES, exclude_article=article.id)
+            candidates = _candidates(
+                hits[i], found, k=CANDIDATES, exclude_article=article.id, before=moment
+            )
             verdict = self._judge(claim, candidates)
             event = self._event_for(session, story, claim, verdict, published)
             best = verdict.matches[0].candidate if verdict.matches else None
@@ -355,8 +371,160 @@ class ClaimEngine:
         if stored_ids:
             self.index.add_many(stored_ids, [c.text for c in extracted], embeddings=vecs)
             self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
+            if late:
+                self.backfill(
+                    session,
+                    claim_ids=stored_ids,
+                    texts=[c.text for c in extracted],
+                    vecs=vecs,
+                    moment=moment,
+                    reason=f"an earlier report arrived late: article {article.id}",
+                )
         claim_store.mark_claims_extracted(session, article_id=article.id)
         return verdicts
+
+    def _extract(self, article: Article) -> list[ExtractedClaim]:
+        return extract(article.text or "", published=story_time(article), lexicon=self.lexicon)
+
+    # -- backfill ------------------------------------------------------------------------
+
+    def backfill(
+        self,
+        session: Session,
+        *,
+        claim_ids: Sequence[int],
+        texts: Sequence[str],
+        vecs: NDArray[np.float32] | None,
+        moment: Moment,
+        reason: str,
+    ) -> int:
+        """Judge again the later claims that may state the facts of claims just stored late.
+
+        A story older than stories already judged is the earlier report of what they repeat:
+        a later claim whose best earlier match is now one of ``claim_ids`` re-points to it (a
+        *new* becomes *repeated* or *updated*), roots follow the matched chains, and each change
+        is recorded as a correction. Returns how many claims were corrected.
+        """
+        fresh = set(claim_ids)
+        later: set[int] = set()
+        for i, text in enumerate(texts):
+            hits = self.index.search(
+                text, BACKFILL_HITS + 1, query_vec=None if vecs is None else vecs[i]
+            )
+            found = self._provenance(session, [h.claim_id for h in hits])
+            for hit in hits:
+                cand = found.get(hit.claim_id)
+                if cand is None or cand.claim_id in fresh:
+                    continue
+                if moment.article_id is not None and cand.article_id == moment.article_id:
+                    continue
+                if not moment.precedes(cand):
+                    later.add(cand.claim_id)
+        log.debug("backfill: %d later claims to judge again", len(later))
+        if not later:
+            return 0
+        before: dict[int, _ChainState] = {}
+        rows = claim_store.claims_by_id(session, claim_ids=sorted(later))
+        extracted = self._reextract(session, rows)
+        for row in rows:
+            at = row.first_seen_at or datetime.now(UTC)
+            vec = None
+            if row.embedding is not None and self.encoder is not None:
+                vec = from_bytes(row.embedding, self.encoder.dim)
+            candidates = self.retrieve(
+                session,
+                row.text,
+                query_vec=vec,
+                exclude_article=row.article_id,
+                before=Moment(at, row.article_id),
+            )
+            verdict = self._judge(extracted.get(row.id) or _stored_claim(row), candidates)
+            best = verdict.matches[0].candidate if verdict.status != "new" else None
+            log.debug("backfill: claim %s -> %s %s", row.id, verdict.status, best and best.claim_id)
+            if best is None or best.claim_id not in fresh:
+                continue
+            if row.verdict == verdict.status and row.matched_claim_id == best.claim_id:
+                continue
+            before[row.id] = _ChainState(row.verdict, row.matched_claim_id, row.root_claim_id)
+            row.verdict = verdict.status
+            row.score = float(verdict.score)
+            row.changes = [{"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed]
+            row.matched_claim_id = best.claim_id
+        if not before:
+            return 0
+        session.flush()
+        roots = self._rechain(session, set(before) | {s.root for s in before.values() if s.root})
+        for claim_id, (old_root, _) in roots.items():
+            before.setdefault(claim_id, _ChainState(None, None, old_root))
+        now_rows = claim_store.chain_rows(session, claim_ids=list(before), with_dependents=False)
+        for claim_id, old in before.items():
+            new = now_rows[claim_id]
+            claim_store.add_correction(
+                session,
+                claim_id=claim_id,
+                old_verdict=old.verdict or new.verdict,
+                new_verdict=new.verdict,
+                old_matched_claim_id=(
+                    old.matched if old.verdict is not None else new.matched_claim_id
+                ),
+                new_matched_claim_id=new.matched_claim_id,
+                old_root_claim_id=old.root,
+                new_root_claim_id=new.root_claim_id,
+                reason=reason,
+            )
+            self._prov_cache.pop(claim_id, None)
+        log.info("backfill: %d later claims corrected (%s)", len(before), reason)
+        return len(before)
+
+    def _reextract(self, session: Session, rows: Sequence[Claim]) -> dict[int, ExtractedClaim]:
+        """Stored claims as their story's extraction gives them (story context included)."""
+        out: dict[int, ExtractedClaim] = {}
+        by_article: dict[int, list[Claim]] = {}
+        for row in rows:
+            if row.article_id is not None:
+                by_article.setdefault(row.article_id, []).append(row)
+        for article_id, members in by_article.items():
+            article = article_store.get_article(session, article_id=article_id)
+            if article is None:
+                continue
+            units = {c.text: c for c in self._extract(article)}
+            for row in members:
+                if row.text in units:
+                    out[row.id] = units[row.text]
+        return out
+
+    def _rechain(
+        self, session: Session, seeds: set[int]
+    ) -> dict[int, tuple[int | None, int | None]]:
+        """Point every claim of the chains through ``seeds`` at its earliest report again.
+
+        A non-new claim's root is its match's root (or the match itself when that is new); going
+        in timeline order, a match is always settled before the claims that cite it. Returns the
+        claims whose root moved, as old -> new.
+        """
+        rows = claim_store.chain_rows(session, claim_ids=sorted(seeds))
+        outside = {
+            r.matched_claim_id
+            for r in rows.values()
+            if r.matched_claim_id is not None and r.matched_claim_id not in rows
+        }
+        known = claim_store.chain_rows(session, claim_ids=sorted(outside), with_dependents=False)
+        root: dict[int, int] = {cid: r.root_claim_id or cid for cid, r in known.items()}
+        moved: dict[int, tuple[int | None, int | None]] = {}
+        order = sorted(
+            rows.values(), key=lambda r: (r.first_seen_at is None, r.first_seen_at, r.claim_id)
+        )
+        for row in order:
+            new_root: int | None = None
+            if row.verdict != "new" and row.matched_claim_id is not None:
+                new_root = root.get(row.matched_claim_id, row.matched_claim_id)
+            root[row.claim_id] = new_root or row.claim_id
+            if new_root != row.root_claim_id:
+                moved[row.claim_id] = (row.root_claim_id, new_root)
+        claim_store.set_roots(session, roots={cid: new for cid, (_, new) in moved.items()})
+        for cid in moved:
+            self._prov_cache.pop(cid, None)
+        return moved
 
     def judge_pending(self) -> Counts:
         """:meth:`process_pending` as one judge among processes sharing the database.
@@ -408,29 +576,47 @@ class ClaimEngine:
         verdict: Verdict,
         published: datetime,
     ) -> Event:
-        """A repeat or update joins its match's event; a new claim joins an event of the same
-        story sharing an actor and something specific, or opens a new event (not flushed: the
-        article's events and claims are inserted together)."""
+        """The happening a claim reports (events are not flushed: the article's events and
+        claims are inserted together).
+
+        A repeat joins its match's event when it is about the same time; an update of a running
+        figure, or a dated claim far from the event's window, is a later report linked through
+        its match, not a reason to stretch the event. A new claim joins an event of the same
+        story sharing an actor and something specific, or opens a new event with a composed
+        title.
+        """
         attrs = claim.attrs
-        start, end = _span(attrs.dates)
+        explicit = _happening_span(attrs.dates)
+        day = published.date()
+        span = explicit or (day, day)
         place = attrs.places[0] if attrs.places else None
         if verdict.status != "new" and verdict.matches:
             event_id = verdict.matches[0].candidate.event_id
             stored = None if event_id is None else event_store.get_event(session, event_id=event_id)
             if stored is not None:
-                event_store.extend(
-                    stored,
-                    actors=attrs.actors,
-                    place=place,
-                    start_date=start,
-                    end_date=end,
-                    first_seen_at=published,
-                    widen_span=True,
-                )
-                _remember(story, stored, attrs)
-                return stored
-        best = _same_story_event(story, attrs)
+                window = _window(stored)
+                near = happenings.compatible(window, span)
+                if near or (explicit is None and verdict.status == "repeated"):
+                    start, end = (
+                        (_at_midnight(span[0]), _at_midnight(span[1])) if near else (None, None)
+                    )
+                    event_store.extend(
+                        stored,
+                        actors=attrs.actors,
+                        place=place,
+                        start_date=start,
+                        end_date=end,
+                        first_seen_at=published,
+                        widen_span=True,
+                    )
+                    if happenings.compatible(window, (day, day)):
+                        _remember(story, stored, attrs)
+                    return stored
+        best = _same_story_event(story, attrs, span if explicit else None)
         if best is not None:
+            start, end = (
+                (_at_midnight(span[0]), _at_midnight(span[1])) if explicit else (None, None)
+            )
             event_store.extend(
                 best.event, actors=attrs.actors, place=place, start_date=start, end_date=end
             )
@@ -438,11 +624,11 @@ class ClaimEngine:
             return best.event
         event = event_store.add_event(
             session,
-            title=claim.text,
+            title=happenings.title_for(claim.text, start=span[0], end=span[1]),
             place=place,
             actors=attrs.actors,
-            start_date=start,
-            end_date=end,
+            start_date=_at_midnight(span[0]),
+            end_date=_at_midnight(span[1]),
             first_seen_at=published,
             flush=False,
         )
@@ -451,8 +637,11 @@ class ClaimEngine:
 
     # -- knowledge base import -----------------------------------------------------------
 
-    def import_claims(self, session: Session, rows: Sequence[KbRow], *, batch: int = 512) -> int:
-        """Store external claims (idempotent on id) and index them; returns how many were new."""
+    def import_claims(
+        self, session: Session, rows: Sequence[KbRow], *, batch: int = 512, judge: bool = True
+    ) -> int:
+        """Store external claims (idempotent on id), index and (``judge``) judge them on the
+        timeline; returns how many were new. ``judge=False`` is for bulk loads of a corpus."""
         added_total = 0
         now = datetime.now(UTC)
         for lo in range(0, len(rows), batch):
@@ -481,7 +670,47 @@ class ClaimEngine:
             self.index.add_many([c.id for c in added], texts, embeddings=vecs)
             self._indexed_up_to = max(self._indexed_up_to, *(c.id for c in added))
             added_total += len(added)
+            if judge:
+                self._judge_imported(session, added, vecs, now=now)
         return added_total
+
+    def _judge_imported(
+        self,
+        session: Session,
+        added: Sequence[Claim],
+        vecs: NDArray[np.float32] | None,
+        *,
+        now: datetime,
+    ) -> None:
+        """Imported claims join the timeline: each is judged against what was reported before
+        it, and one older than stored claims becomes the earlier report of what they repeat."""
+        position = {c.id: i for i, c in enumerate(added)}
+        for claim in sorted(added, key=lambda c: (c.first_seen_at or now, c.id)):
+            if claim.first_seen_at is None:
+                claim.first_seen_at = now  # undated: on the timeline at its import time
+            moment = Moment(claim.first_seen_at)
+            vec = None if vecs is None else vecs[position[claim.id]]
+            candidates = self.retrieve(session, claim.text, query_vec=vec, before=moment)
+            verdict = self._judge(_stored_claim(claim), candidates)
+            if verdict.status != "new":
+                best = verdict.matches[0].candidate
+                claim.verdict = verdict.status
+                claim.score = float(verdict.score)
+                claim.changes = [
+                    {"what": c.what, "old": c.old, "new": c.new} for c in verdict.changed
+                ]
+                claim.matched_claim_id = best.claim_id
+                claim.root_claim_id = best.root_claim_id or best.claim_id
+            session.flush()
+            if claim_store.reported_later_exists(session, after=claim.first_seen_at):
+                self.backfill(
+                    session,
+                    claim_ids=[claim.id],
+                    texts=[claim.text],
+                    vecs=None if vec is None else vec[None, :],
+                    moment=moment,
+                    reason=f"an earlier report was imported: {claim.external_id}",
+                )
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -504,10 +733,15 @@ def _template(prov: claim_store.ClaimProvenance) -> Candidate:
 
 
 def _candidates(
-    hits: Sequence[Hit], found: dict[int, Candidate], *, k: int, exclude_article: int | None
+    hits: Sequence[Hit],
+    found: dict[int, Candidate],
+    *,
+    k: int,
+    exclude_article: int | None,
+    before: Moment | None = None,
 ) -> list[Candidate]:
-    """Hits with provenance as candidates, best first; gone claims and the excluded article's
-    own claims are skipped."""
+    """Hits with provenance as candidates, best first; gone claims, the excluded article's own
+    claims and (with ``before``) claims reported later on the timeline are skipped."""
     out: list[Candidate] = []
     for hit in hits:
         template = found.get(hit.claim_id)
@@ -515,10 +749,50 @@ def _candidates(
             exclude_article is not None and template.article_id == exclude_article
         ):
             continue
+        if before is not None and not before.precedes(template):
+            continue
         out.append(replace(template, lexical=hit.lexical, semantic=hit.semantic))
         if len(out) >= k:
             break
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A story's place on the timeline: its publication time, ties broken by arrival."""
+
+    at: datetime
+    article_id: int | None = None
+
+    def precedes(self, cand: Candidate) -> bool:
+        """Whether ``cand`` was reported before this moment (so it may be matched)."""
+        if cand.published is None or cand.published < self.at:
+            return True
+        if cand.published > self.at:
+            return False
+        return (
+            cand.article_id is not None
+            and self.article_id is not None
+            and cand.article_id < self.article_id
+        )
+
+
+def story_time(article: Article) -> datetime:
+    """Where a story sits on the timeline: its publication time, else its fetch time."""
+    return article.published_at or article.fetched_at or datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChainState:
+    verdict: str | None
+    matched: int | None
+    root: int | None
+
+
+def _stored_claim(row: Claim) -> ExtractedClaim:
+    return ExtractedClaim(
+        text=row.text, position=row.position, attrs=Attributes.from_json(row.attrs)
+    )
 
 
 def rank_matches(verdict: Verdict, candidates: Sequence[Candidate], top: int) -> tuple[Match, ...]:
@@ -549,6 +823,28 @@ def _span(dates: Iterable[DateRef]) -> tuple[datetime | None, datetime | None]:
     return _at_midnight(start), _at_midnight(end)
 
 
+def _happening_span(dates: Iterable[DateRef]) -> tuple[date, date] | None:
+    """When a claim says its happening took place: its day- or month-precise dates (a year is
+    background, not a happening's time); None when it names no such date."""
+    refs = [d for d in dates if d.precision != "year"]
+    if not refs:
+        return None
+    start, end = min(d.start for d in refs), max(d.end for d in refs)
+    if (end - start).days > happenings.MAX_SPAN_DAYS:
+        # "since September 2023 ... said on Wednesday": the latest date is the happening's,
+        # the earlier one a baseline
+        latest = max(refs, key=lambda d: d.end)
+        return latest.start, latest.end
+    return start, end
+
+
+def _window(event: Event) -> tuple[date, date] | None:
+    if event.start_date is None:
+        return None
+    end = event.end_date or event.start_date
+    return event.start_date.date(), end.date()
+
+
 def _at_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
@@ -576,7 +872,9 @@ def _remember(story: list[_StoryEvent], event: Event, attrs: Attributes) -> None
     item.start, item.end = event.start_date, event.end_date
 
 
-def _same_story_event(story: Sequence[_StoryEvent], attrs: Attributes) -> _StoryEvent | None:
+def _same_story_event(
+    story: Sequence[_StoryEvent], attrs: Attributes, span: tuple[date, date] | None
+) -> _StoryEvent | None:
     """The event of this story the claim most plausibly reports.
 
     It must share an actor and something specific (an overlapping date, or a weapon or place the
@@ -596,6 +894,10 @@ def _same_story_event(story: Sequence[_StoryEvent], attrs: Attributes) -> _Story
         dated = _overlap(start, end, item.start, item.end)
         if dated is False:
             continue  # a clearly different time is a different happening
+        if span is not None and item.start is not None and item.end is not None:
+            window = (item.start.date(), item.end.date())
+            if not happenings.compatible(window, span):
+                continue
         if not dated and not (specific & item.specifics):
             continue
         if overlap > best_overlap:

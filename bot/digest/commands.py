@@ -31,6 +31,7 @@ from bot.delivery import (
 )
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
+from bot.digest.render import FORMATS as RENDER_FORMATS
 from bot.digest.render import Format, render
 from bot.settings import Settings
 from bot.slack.sender import SlackSender, make_client
@@ -40,7 +41,7 @@ from storage.models import Subscription
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("text", "md", "html", "slack-json")
+FORMATS = RENDER_FORMATS  # html is a standalone page; telegram-html the chat preview
 
 
 class AppLike(Protocol):

@@ -6,6 +6,7 @@ facts a subscriber sees cannot drift between platforms.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +57,7 @@ class ClaimRecord:
     changes: tuple[ChangeRecord, ...] = ()
     matched: SourceRef | None = None  # the claim it was judged against
     first_reported: SourceRef | None = None  # the earliest claim of the same fact
-    seen_in: frozenset[str] = frozenset()  # keys of the sources that carried the fact
+    seen_in: frozenset[str] = frozenset()  # the distinct outlets that carried the fact
     event_id: int | None = None
     path: str | None = None  # the figure's series up to this claim: "containers ...: 1,000 → ..."
     series: str | None = None  # that series' slug, for "/track SLUG"
@@ -88,6 +89,8 @@ class DigestLimits:
     max_claim_lines: int = 40  # new + updated lines in the whole digest
     max_claim_chars: int = 600
     max_title_chars: int = 160
+    max_repeat_lines: int = 10  # repeated facts listed per story (behind a button in chats)
+    max_repeat_chars: int = 140  # one repeated fact, shortened to a glanceable line
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,12 +115,42 @@ class UpdatedLine:
 
 
 @dataclass(frozen=True, slots=True)
+class RepeatLine:
+    """One repeated fact: the story's claim, shortened, and where the fact was first reported.
+
+    It lets a reader check the summary line: a repeat of a different happening shows at once.
+    """
+
+    text: str
+    first: SourceRef | None
+
+    def provenance(self) -> str:
+        """``first reported 2023-07-13 by Pyongyang Desk`` (empty when unknown)."""
+        first = self.first
+        if first is None:
+            return ""
+        when = f" {first.published.date().isoformat()}" if first.published else ""
+        return f"first reported{when} by {first.name}"
+
+    def plain(self) -> str:
+        """The line as plain text, without the link."""
+        tail = self.provenance()
+        return f"{self.text} — {tail}" if tail else self.text
+
+
+@dataclass(frozen=True, slots=True)
 class RepeatSummary:
-    """All repeated claims of one story, collapsed to a single line."""
+    """All repeated claims of one story: one summary line, and one short line per fact."""
 
     count: int
     first_reported: SourceRef | None
-    sources: int
+    sources: int  # distinct outlets that carried these facts (this story's included)
+    lines: tuple[RepeatLine, ...] = ()  # at most ``DigestLimits.max_repeat_lines``
+
+    @property
+    def hidden_lines(self) -> int:
+        """Repeated facts beyond the listed lines."""
+        return self.count - len(self.lines)
 
     def line(self) -> str:
         """The sentence as a line of its own (first letter capitalised, names untouched)."""
@@ -202,6 +235,36 @@ class Digest:
 
 
 # --------------------------------------------------------------------------------------------
+# Buttons of a sent digest
+
+SHOW, HIDE = "dx", "dc"
+_ACTION = re.compile(r"^(dx|dc):(\d{1,12})\.(\d{1,4})$")
+
+
+@dataclass(frozen=True, slots=True)
+class PartAction:
+    """A pressed "Show repeated" / "Hide" button: which digest part, shown or hidden."""
+
+    delivery_id: int
+    part: int
+    expand: bool
+
+
+def action_data(delivery_id: int, part: int, *, expand: bool) -> str:
+    """The button's data: at most 21 bytes, well under Telegram's 64."""
+    return f"{SHOW if expand else HIDE}:{delivery_id}.{part}"
+
+
+def parse_action(data: str) -> PartAction | None:
+    """The action, or None when the data is not a digest button (or is malformed)."""
+    found = _ACTION.match(data or "")
+    if found is None:
+        return None
+    kind, delivery_id, part = found.groups()
+    return PartAction(delivery_id=int(delivery_id), part=int(part), expand=kind == SHOW)
+
+
+# --------------------------------------------------------------------------------------------
 # Building
 
 
@@ -259,6 +322,10 @@ def _story_digest(story: StoryRecord, limits: DigestLimits, budget: int) -> tupl
             count=len(repeated),
             first_reported=_earliest([r for r in refs if r is not None]),
             sources=len(seen),
+            lines=tuple(
+                RepeatLine(clip(c.text, limits.max_repeat_chars), c.first_reported or c.matched)
+                for c in repeated[: limits.max_repeat_lines]
+            ),
         )
     digest = StoryDigest(
         article_id=story.article_id,

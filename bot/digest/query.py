@@ -1,13 +1,13 @@
 """Turn the stored stories of a window into the digest model's plain input records.
 
-The SQL lives in ``storage.digests``; this module only follows the match chains (a repeated claim
-may match a claim that itself repeated an older one) to name the first report of each fact and
-count the sources that carried it.
+The SQL lives in ``storage.digests``; this module names the first report of each repeated fact
+(its root claim) and counts the distinct outlets that carried it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,7 +18,6 @@ from bot.figures.query import figure_paths
 from storage import digests as q
 from storage.models import Article, Claim
 
-MAX_CHAIN = 12  # how far up a chain of matches to follow
 MAX_CLUSTER = 5000  # how many later reports of one fact to look at when counting sources
 
 
@@ -42,7 +41,8 @@ def source_ref(claim: Claim) -> SourceRef:
 
 
 def source_key(claim: Claim) -> str:
-    """One key per source: the outlet when known, else the article, else the import's source."""
+    """One key per outlet (so two stories of one outlet count once); an article without an
+    outlet counts alone, an imported claim by its source."""
     article = claim.article
     if article is not None:
         return f"outlet:{article.outlet.casefold()}" if article.outlet else f"article:{article.id}"
@@ -64,56 +64,49 @@ def _changes(raw: list[Any]) -> tuple[ChangeRecord, ...]:
 
 
 class _Provenance:
-    """Loads matched claims, their roots and the other reports of the same facts, once."""
+    """Loads matched claims, the root (first report) of each fact and its other reports, once.
+
+    The root is the claim engine's ``root_claim_id``: the earliest published report of the fact.
+    Every display reads it from there, so the digest, ``/claim``, ``/latest`` and ``export``
+    name the same first report.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.claims: dict[int, Claim] = {}
-        self.children: dict[int, list[int]] = {}
-        self._expanded: set[int] = set()
+        self.reports: dict[int, list[Claim]] = {}
 
-    def load_up(self, ids: set[int]) -> None:
-        frontier = {i for i in ids if i not in self.claims}
-        for _ in range(MAX_CHAIN):
-            if not frontier:
-                break
-            for claim in q.claims_by_ids(self.session, claim_ids=frontier):
-                self.claims[claim.id] = claim
-            frontier = {
-                c.matched_claim_id
-                for c in (self.claims.get(i) for i in frontier)
-                if c is not None and c.matched_claim_id and c.matched_claim_id not in self.claims
-            }
+    def _load(self, ids: set[int]) -> None:
+        missing = {i for i in ids if i not in self.claims}
+        for claim in q.claims_by_ids(self.session, claim_ids=missing):
+            self.claims[claim.id] = claim
 
-    def root(self, claim_id: int) -> int:
-        seen = {claim_id}
-        current = self.claims.get(claim_id)
-        while current is not None and current.matched_claim_id is not None:
-            nxt = current.matched_claim_id
-            if nxt in seen or nxt not in self.claims:
-                break
-            seen.add(nxt)
-            current = self.claims[nxt]
-        return current.id if current is not None else claim_id
+    def root_of(self, claim: Claim) -> int | None:
+        """The fact's root claim id; a claim stored before roots were kept falls back to its
+        match's root, then its match."""
+        if claim.root_claim_id is not None:
+            return claim.root_claim_id
+        matched = self.claims.get(claim.matched_claim_id) if claim.matched_claim_id else None
+        if matched is None:
+            return claim.matched_claim_id
+        return matched.root_claim_id or matched.id
 
-    def cluster(self, root_id: int) -> list[Claim]:
-        """The root and every claim whose match chain leads to it (bounded)."""
-        members = [root_id]
-        frontier = [root_id]
-        for _ in range(MAX_CHAIN):
-            todo = [i for i in frontier if i not in self._expanded]
-            if todo:
-                for child in q.claims_matched_to(self.session, claim_ids=todo, limit=MAX_CLUSTER):
-                    self.claims.setdefault(child.id, child)
-                    assert child.matched_claim_id is not None
-                    self.children.setdefault(child.matched_claim_id, []).append(child.id)
-                self._expanded.update(todo)
-            frontier = [c for i in frontier for c in self.children.get(i, [])]
-            frontier = [c for c in frontier if c not in members]
-            if not frontier or len(members) >= MAX_CLUSTER:
-                break
-            members.extend(frontier)
-        return [self.claims[i] for i in members if i in self.claims]
+    def load(self, claims: list[Claim]) -> None:
+        judged = [c for c in claims if c.verdict in ("repeated", "updated")]
+        self._load({c.matched_claim_id for c in judged if c.matched_claim_id})
+        roots = {r for c in judged if (r := self.root_of(c)) is not None}
+        self._load(roots)
+        for report in q.fact_reports(self.session, root_ids=roots, limit=MAX_CLUSTER):
+            assert report.root_claim_id is not None
+            self.reports.setdefault(report.root_claim_id, []).append(report)
+
+    def outlets(self, root_id: int) -> frozenset[str]:
+        """Distinct outlets (source names) that reported the fact, the root's included."""
+        members = list(self.reports.get(root_id, []))
+        root = self.claims.get(root_id)
+        if root is not None:
+            members.append(root)
+        return frozenset(source_key(c) for c in members)
 
 
 def _story(
@@ -130,13 +123,12 @@ def _story(
         matched = prov.claims.get(claim.matched_claim_id) if claim.matched_claim_id else None
         first = None
         seen: frozenset[str] = frozenset()
-        if matched is not None and verdict != "new":
-            cluster = prov.cluster(prov.root(matched.id))
-            earlier = [c for c in cluster if c.article_id != article.id] or [matched]
-            dated = [c for c in earlier if _published(c) is not None]
-            pick = min(dated, key=lambda c: (_published(c), c.id)) if dated else earlier[0]
-            first = source_ref(pick)
-            seen = frozenset(source_key(c) for c in cluster) | {source_key(claim)}
+        if verdict != "new":
+            root_id = prov.root_of(claim)
+            root = prov.claims.get(root_id) if root_id is not None else None
+            if root is not None:
+                first = source_ref(root)
+                seen = prov.outlets(root.id) | {source_key(claim)}
         records.append(
             ClaimRecord(
                 claim_id=claim.id,
@@ -188,8 +180,17 @@ def load_stories(
     articles = q.stories_in_window(
         session, since=since, until=until, min_relevance=min_relevance, origin=origin
     )
+    return _records(session, articles)
+
+
+def load_stories_by_ids(session: Session, *, article_ids: Sequence[int]) -> list[StoryRecord]:
+    """The digest input of the stories a sent digest covered (to rebuild it on a button)."""
+    return _records(session, q.stories_by_ids(session, article_ids=article_ids))
+
+
+def _records(session: Session, articles: Sequence[Article]) -> list[StoryRecord]:
     prov = _Provenance(session)
-    prov.load_up({c.matched_claim_id for a in articles for c in a.claims if c.matched_claim_id})
+    prov.load([c for a in articles for c in a.claims])
     event_ids = {c.event_id for a in articles for c in a.claims if c.event_id is not None}
     titles = {e.id: e.title for e in q.events_by_ids(session, event_ids=event_ids)}
     updated = {c.id for a in articles for c in a.claims if c.verdict == "updated"}

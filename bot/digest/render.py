@@ -1,4 +1,4 @@
-"""Renderers: one ``Digest`` to Telegram HTML, Slack Block Kit, plain text and Markdown.
+"""Renderers: one ``Digest`` to plain text, Markdown and Telegram HTML (Slack: ``chat``).
 
 Every string that came from a feed or a user is escaped for its format here and nowhere else.
 Links are only made from http(s) URLs; anything else (``javascript:``, ``seed:``) is shown as text
@@ -10,22 +10,28 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from bot.digest.model import (
     ChangeRecord,
     Digest,
+    RepeatLine,
+    RepeatSummary,
     SourceRef,
     StoryDigest,
     UpdatedLine,
+    action_data,
     clip,
 )
 
-Format = Literal["text", "md", "html", "slack-json"]
+Format = Literal["text", "md", "html", "telegram-html", "slack-json"]
+FORMATS: tuple[Format, ...] = ("text", "md", "html", "telegram-html", "slack-json")
 
 TELEGRAM_LIMIT = 4096
+RESERVED_REPEAT_LINES = 3  # repeated facts per story a Telegram message keeps room for
 SLACK_MAX_BLOCKS = 50
 SLACK_TEXT_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
@@ -45,7 +51,7 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
-def _day(value: datetime | None) -> str:
+def day(value: datetime | None) -> str:
     return value.date().isoformat() if value else ""
 
 
@@ -71,12 +77,12 @@ def change_text(changes: Iterable[ChangeRecord]) -> str:
 def earlier_text(ref: SourceRef | None) -> str:
     if ref is None:
         return ""
-    when = f", {_day(ref.published)}" if ref.published else ""
+    when = f", {day(ref.published)}" if ref.published else ""
     return f"earlier: {ref.name}{when}"
 
 
 def story_meta(story: StoryDigest) -> str:
-    bits = [b for b in (story.outlet, _day(story.published)) if b]
+    bits = [b for b in (story.outlet, day(story.published)) if b]
     if story.also_in:
         bits.append("also in " + ", ".join(story.also_in))
     return ", ".join(bits)
@@ -99,6 +105,23 @@ def sources_line(digest: Digest) -> str:
     return "Sources: " + ", ".join(digest.sources) if digest.sources else ""
 
 
+def hidden_line(summary: RepeatSummary) -> str:
+    """The count of repeated facts beyond the listed lines (empty when all are listed)."""
+    return f"(+{summary.hidden_lines} more)" if summary.hidden_lines > 0 else ""
+
+
+def repeat_line(
+    line: RepeatLine, *, escape: Callable[[str], str], link: Callable[[str, str | None], str]
+) -> str:
+    """One repeated fact in a format: the claim, then its first report (outlet linked)."""
+    first = line.first
+    text = escape(line.text)
+    if first is None:
+        return text
+    when = f" {day(first.published)}" if first.published else ""
+    return f"{text} — first reported{when} by {link(first.name, first.url)}"
+
+
 def path_text(line: UpdatedLine) -> str:
     """The figure's path so far and where its chart is, or "" when it has no series."""
     if not line.path:
@@ -106,7 +129,7 @@ def path_text(line: UpdatedLine) -> str:
     return f"{line.path} (chart: /track {line.series})" if line.series else line.path
 
 
-def _updated_suffix(line: UpdatedLine) -> str:
+def updated_suffix(line: UpdatedLine) -> str:
     bits = [b for b in (change_text(line.changes), earlier_text(line.earlier)) if b]
     return f" ({'; '.join(bits)})" if bits else ""
 
@@ -130,12 +153,17 @@ def render_text(digest: Digest) -> str:
                 out.append(f"  {story.url}")
             out.extend(f"  NEW: {line.text}" for line in story.new)
             for line in story.updated:
-                out.append(f"  UPDATED: {line.text}{_updated_suffix(line)}")
+                out.append(f"  UPDATED: {line.text}{updated_suffix(line)}")
                 out.extend(f"    {text}" for text in (path_text(line),) if text)
-            if story.repeated:
-                out.append(f"  {story.repeated.line()}")
             if story.omitted_claims:
                 out.append(f"  (+{story.omitted_claims} more new/updated claims not shown)")
+            if story.repeated:
+                out.append(f"  {story.repeated.line()}")
+                for rep in story.repeated.lines:
+                    link = safe_url(rep.first.url) if rep.first else None
+                    out.append(f"    - {rep.plain()}" + (f" <{link}>" if link else ""))
+                if hidden_line(story.repeated):
+                    out.append(f"    {hidden_line(story.repeated)}")
     tail = [line for line in (omitted_line(digest), sources_line(digest)) if line]
     if tail:
         out.append("")
@@ -146,11 +174,22 @@ def render_text(digest: Digest) -> str:
 # --------------------------------------------------------------------------------------------
 # Markdown, CommonMark flavour
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+# Escaped wherever they stand: they open emphasis, code, links, raw HTML, tables, strikethrough.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")  # "&amp;" would be read as an entity
+_MD_LINE_START = re.compile(r"^([#>+=-])")  # heading, quote, list item, setext underline
+_MD_ORDERED = re.compile(r"^(\d+)([.)])")  # "1." or "1)" would start a numbered list
+_MD_CLOSING = re.compile(r"(\s)(#+)$")  # a trailing "#" run would close an ATX heading
 
 
 def md_escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Escape only what Markdown would read as markup, so dates and hyphens stay readable."""
+    text = " ".join(text.split())
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_ENTITY.sub(r"\\&", text)
+    text = _MD_LINE_START.sub(r"\\\1", text)
+    text = _MD_ORDERED.sub(r"\1\\\2", text)
+    return _MD_CLOSING.sub(r"\1\\\2", text)
 
 
 def _md_link(label: str, url: str | None) -> str:
@@ -160,35 +199,44 @@ def _md_link(label: str, url: str | None) -> str:
     return f"[{md_escape(label)}](<{target.replace('>', '%3E').replace('<', '%3C')}>)"
 
 
+def _md_story(story: StoryDigest, level: int) -> list[str]:
+    out = ["", f"{'#' * level} {_md_link(story.title, story.url)}"]
+    meta = story_meta(story)
+    if meta:
+        out.append(f"*{md_escape(meta)}*")
+    out.append("")
+    out.extend(f"- **New:** {md_escape(line.text)}" for line in story.new)
+    for line in story.updated:
+        out.append(f"- **Updated:** {md_escape(line.text + updated_suffix(line))}")
+        out.extend(f"  - {md_escape(text)}" for text in (path_text(line),) if text)
+    if story.omitted_claims:
+        out.append(f"- {md_escape(f'(+{story.omitted_claims} more new/updated claims not shown)')}")
+    if story.repeated:
+        out.append(f"- _{md_escape(story.repeated.line())}_")
+        out.extend(
+            f"  - {repeat_line(line, escape=md_escape, link=_md_link)}"
+            for line in story.repeated.lines
+        )
+        if hidden_line(story.repeated):
+            out.append(f"  - {md_escape(hidden_line(story.repeated))}")
+    return out
+
+
 def render_markdown(digest: Digest) -> str:
+    """CommonMark: one level-1 title; an event is level 2 and its stories level 3, a story on
+    its own is level 2, so no heading skips a level."""
     if digest.is_empty:
-        return md_escape(digest.empty_line())
+        return md_escape(digest.empty_line()) + "\n"
     out = [f"# {md_escape(heading(digest))}", "", md_escape(totals_line(digest))]
     for group in digest.groups:
         if group.show_header:
             out += ["", f"## {md_escape(group.title)}"]
         for story in group.stories:
-            meta = story_meta(story)
-            out += ["", f"### {_md_link(story.title, story.url)}"]
-            if meta:
-                out.append(f"*{md_escape(meta)}*")
-            out.append("")
-            out.extend(f"- **New:** {md_escape(line.text)}" for line in story.new)
-            for line in story.updated:
-                out.append(
-                    f"- **Updated:** {md_escape(line.text)}{md_escape(_updated_suffix(line))}"
-                )
-                out.extend(f"  - {md_escape(text)}" for text in (path_text(line),) if text)
-            if story.repeated:
-                out.append(f"- _{md_escape(story.repeated.line())}_")
-            if story.omitted_claims:
-                out.append(
-                    f"- {md_escape(f'(+{story.omitted_claims} more new/updated claims not shown)')}"
-                )
+            out += _md_story(story, 3 if group.show_header else 2)
     tail = [line for line in (omitted_line(digest), sources_line(digest)) if line]
     if tail:
         out.append("")
-        out.extend(md_escape(line) for line in tail)
+        out.append("  \n".join(md_escape(line) for line in tail))
     return "\n".join(out) + "\n"
 
 
@@ -207,7 +255,7 @@ def _html_link(label: str, url: str | None) -> str:
     return f'<a href="{h(target)}">{h(label)}</a>'
 
 
-def _fit(raw: str, render: Callable[[str], str], limit: int) -> str:
+def fit(raw: str, render: Callable[[str], str], limit: int) -> str:
     """Shorten ``raw`` until its rendered (escaped) form fits in ``limit`` characters."""
     out = render(raw)
     size = len(raw)
@@ -217,171 +265,147 @@ def _fit(raw: str, render: Callable[[str], str], limit: int) -> str:
     return out
 
 
-def _telegram_story(story: StoryDigest, limit: int) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Para:
+    """A Telegram paragraph; ``repeats`` is set on the one that ends with a story's repeat line,
+    so showing the repeated facts appends them right under it."""
+
+    text: str
+    repeats: RepeatSummary | None = None
+
+
+def _telegram_story(story: StoryDigest, limit: int) -> list[_Para]:
     """Paragraphs for one story, each a balanced HTML fragment no longer than ``limit``."""
     meta = story_meta(story)
     head = f"<b>{_html_link(story.title, story.url)}</b>"
     if meta:
         head += f"\n<i>{h(meta)}</i>"
     if len(head) > limit:
-        head = _fit(story.title, lambda t: f"<b>{h(t)}</b>", limit)
+        head = fit(story.title, lambda t: f"<b>{h(t)}</b>", limit)
     lines = [head]
-    lines += [_fit(line.text, lambda t: f"🆕 {h(t)}", limit) for line in story.new]
+    lines += [fit(line.text, lambda t: f"🆕 {h(t)}", limit) for line in story.new]
     for up in story.updated:
-        suffix = _updated_suffix(up)
-        lines.append(_fit(up.text + suffix, lambda t: f"🔄 {h(t)}", limit))
+        suffix = updated_suffix(up)
+        lines.append(fit(up.text + suffix, lambda t: f"🔄 {h(t)}", limit))
         if path_text(up):
-            lines.append(_fit(path_text(up), lambda t: f"📈 {h(t)}", limit))
-    if story.repeated:
-        lines.append(f"<i>↩ {h(story.repeated.line())}</i>")
+            lines.append(fit(path_text(up), lambda t: f"📈 {h(t)}", limit))
     if story.omitted_claims:
         lines.append(f"<i>(+{story.omitted_claims} more new/updated claims not shown)</i>")
+    if story.repeated:
+        lines.append(f"<i>↩ {h(story.repeated.line())}</i>")
     # One paragraph per story while it fits; otherwise one per line.
     joined = "\n".join(lines)
-    return [joined] if len(joined) <= limit else lines
+    paras = [_Para(joined)] if len(joined) <= limit else [_Para(line) for line in lines]
+    if story.repeated:
+        paras[-1] = _Para(paras[-1].text, story.repeated)
+    return paras
+
+
+def _telegram_paras(digest: Digest, limit: int) -> list[_Para]:
+    if digest.is_empty:
+        return [_Para(h(digest.empty_line()))]
+    paras = [_Para(f"<b>{h(heading(digest))}</b>\n{h(totals_line(digest))}")]
+    for group in digest.groups:
+        if group.show_header:
+            paras.append(_Para(fit(group.title, lambda t: f"<b>📌 {h(t)}</b>", limit)))
+        for story in group.stories:
+            paras.extend(_telegram_story(story, limit))
+    tail = "\n".join(h(line) for line in (omitted_line(digest), sources_line(digest)) if line)
+    if tail:
+        paras.append(_Para(tail if len(tail) <= limit else h(omitted_line(digest))))
+    return paras
 
 
 def telegram_paragraphs(digest: Digest, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    if digest.is_empty:
-        return [h(digest.empty_line())]
-    paragraphs = [f"<b>{h(heading(digest))}</b>\n{h(totals_line(digest))}"]
-    for group in digest.groups:
-        if group.show_header:
-            paragraphs.append(_fit(group.title, lambda t: f"<b>📌 {h(t)}</b>", limit))
-        for story in group.stories:
-            paragraphs.extend(_telegram_story(story, limit))
-    tail = "\n".join(h(line) for line in (omitted_line(digest), sources_line(digest)) if line)
-    if tail:
-        paragraphs.append(tail if len(tail) <= limit else h(omitted_line(digest)))
-    return paragraphs
+    return [para.text for para in _telegram_paras(digest, limit)]
+
+
+def pack_groups(paragraphs: list[str], limit: int, sep: str = "\n\n") -> list[list[int]]:
+    """Indices of the paragraphs each message holds: at most ``limit`` characters joined by
+    ``sep``, never splitting a paragraph."""
+    groups: list[list[int]] = []
+    size = 0
+    for index, para in enumerate(paragraphs):
+        if len(para) > limit:
+            msg = f"paragraph of {len(para)} characters exceeds the limit of {limit}"
+            raise ValueError(msg)
+        if groups and size + len(sep) + len(para) <= limit:
+            groups[-1].append(index)
+            size += len(sep) + len(para)
+        else:
+            groups.append([index])
+            size = len(para)
+    return groups
 
 
 def pack(paragraphs: list[str], limit: int, sep: str = "\n\n") -> list[str]:
     """Join paragraphs into messages of at most ``limit`` characters, never splitting one."""
-    messages: list[str] = []
-    current = ""
-    for para in paragraphs:
-        if len(para) > limit:
-            msg = f"paragraph of {len(para)} characters exceeds the limit of {limit}"
-            raise ValueError(msg)
-        candidate = f"{current}{sep}{para}" if current else para
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            messages.append(current)
-            current = para
-    if current:
-        messages.append(current)
-    return messages
+    return [sep.join(paragraphs[i] for i in group) for group in pack_groups(paragraphs, limit, sep)]
+
+
+def _shown(para: _Para, most: int) -> str:
+    """The paragraph with up to ``most`` of its story's repeated facts under it."""
+    summary = para.repeats
+    if summary is None:
+        return para.text
+    lines = [
+        f"    ◦ {repeat_line(line, escape=h, link=_html_link)}" for line in summary.lines[:most]
+    ]
+    hidden = summary.count - len(lines)
+    if hidden:
+        lines.append(f"    <i>(+{hidden} more)</i>")
+    return "\n".join([para.text, *lines])
+
+
+def _reserved(para: _Para, limit: int) -> str:
+    """The paragraph as packing sees it: with room for its first few repeated facts, so a
+    message that is expanded later can always show some of them."""
+    for most in range(RESERVED_REPEAT_LINES, 0, -1):
+        shown = _shown(para, most)
+        if len(shown) <= limit:
+            return shown
+    return para.text
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramPart:
+    """One message of a digest: its HTML and how many repeated facts a button can show."""
+
+    text: str
+    repeats: int
+
+
+def telegram_parts(
+    digest: Digest, *, limit: int = TELEGRAM_LIMIT, expanded: int | None = None
+) -> list[TelegramPart]:
+    """The digest's messages; part ``expanded`` lists its repeated facts (as many as fit)."""
+    paras = _telegram_paras(digest, limit)
+    parts: list[TelegramPart] = []
+    for index, group in enumerate(pack_groups([_reserved(p, limit) for p in paras], limit)):
+        members = [paras[i] for i in group]
+        text = "\n\n".join(p.text for p in members)
+        if index == expanded:
+            most = max((len(p.repeats.lines) for p in members if p.repeats), default=0)
+            for n in range(most, -1, -1):  # fewer lines per story until the message fits
+                shown = "\n\n".join(_shown(p, n) for p in members)
+                if len(shown) <= limit:
+                    text = shown
+                    break
+        repeats = sum(p.repeats.count for p in members if p.repeats)
+        parts.append(TelegramPart(text=text, repeats=repeats))
+    return parts
 
 
 def render_telegram(digest: Digest, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """HTML messages (parse_mode=HTML), each at most ``limit`` characters."""
-    return pack(telegram_paragraphs(digest, limit), limit)
+    return [part.text for part in telegram_parts(digest, limit=limit)]
 
 
-# --------------------------------------------------------------------------------------------
-# Slack Block Kit
-
-
-def mrkdwn_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _slack_link(label: str, url: str | None) -> str:
-    target = safe_url(url)
-    if target is None:
-        return mrkdwn_escape(label)
-    target = quote(target, safe=":/?#[]@!$&'()*+,;=%~-._")  # no < > | left in the URL
-    return f"<{mrkdwn_escape(target)}|{mrkdwn_escape(label.replace('|', '/'))}>"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(texts: list[str]) -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": t} for t in texts[:SLACK_CONTEXT_ELEMENTS]],
-    }
-
-
-def _slack_story(story: StoryDigest) -> list[dict[str, Any]]:
-    limit = SLACK_TEXT_LIMIT
-    meta = story_meta(story)
-    head = f"*{_slack_link(story.title, story.url)}*"
-    if len(head) > limit // 2:
-        head = _fit(story.title, lambda t: f"*{mrkdwn_escape(t)}*", limit // 2)
-    lines = [head]
-    lines += [_fit(n.text, lambda t: f":new: {mrkdwn_escape(t)}", limit) for n in story.new]
-    lines += [
-        _fit(
-            u.text + _updated_suffix(u),
-            lambda t: f":arrows_counterclockwise: {mrkdwn_escape(t)}",
-            limit,
-        )
-        for u in story.updated
-    ]
-    lines += [
-        _fit(path_text(u), lambda t: f":chart_with_upwards_trend: {mrkdwn_escape(t)}", limit)
-        for u in story.updated
-        if path_text(u)
-    ]
-    blocks = [_section(text) for text in pack(lines, limit, sep="\n")]
-    notes = []
-    if meta:
-        notes.append(mrkdwn_escape(meta))
-    if story.repeated:
-        notes.append(mrkdwn_escape(story.repeated.line()))
-    if story.omitted_claims:
-        notes.append(f"+{story.omitted_claims} more new/updated claims not shown")
-    if notes:
-        blocks.append(_context(notes))
-    return blocks
-
-
-def _slack_header(text: str) -> dict[str, Any]:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": clip(text, SLACK_HEADER_LIMIT), "emoji": True},
-    }
-
-
-def render_slack(digest: Digest) -> list[dict[str, Any]]:
-    """``chat.postMessage`` payloads (``text`` fallback + ``blocks``), each within Slack's limits.
-
-    A digest too long for one message is split between stories into several messages.
-    """
-    fallback = f"{heading(digest)}: {totals_line(digest)}"
-    if digest.is_empty:
-        return [
-            {"text": digest.empty_line(), "blocks": [_section(mrkdwn_escape(digest.empty_line()))]}
-        ]
-    units: list[list[dict[str, Any]]] = [[_section(mrkdwn_escape(totals_line(digest)))]]
-    for group in digest.groups:
-        unit: list[dict[str, Any]] = [{"type": "divider"}]
-        if group.show_header:
-            unit.append(
-                _section(
-                    _fit(group.title, lambda t: f"*:pushpin: {mrkdwn_escape(t)}*", SLACK_TEXT_LIMIT)
-                )
-            )
-        units.append(unit)
-        units.extend(_slack_story(story) for story in group.stories)
-    tail = [mrkdwn_escape(line) for line in (omitted_line(digest), sources_line(digest)) if line]
-    if tail:
-        units.append([_context([_fit(t, lambda x: x, SLACK_TEXT_LIMIT) for t in tail])])
-
-    messages: list[dict[str, Any]] = []
-    blocks: list[dict[str, Any]] = [_slack_header(heading(digest))]
-    for unit in units:
-        if len(blocks) + len(unit) > SLACK_MAX_BLOCKS:
-            messages.append({"text": fallback, "blocks": blocks})
-            blocks = [_slack_header(f"{digest.title} (continued)")]
-        blocks.extend(unit)
-    messages.append({"text": fallback, "blocks": blocks})
-    return messages
+def telegram_markup(delivery_id: int, part: int, repeats: int, *, expanded: bool) -> dict[str, Any]:
+    """The inline keyboard under a digest message: show or hide its repeated facts."""
+    label = "Hide repeated" if expanded else f"Show repeated ({repeats})"
+    data = action_data(delivery_id, part, expand=not expanded)
+    return {"inline_keyboard": [[{"text": label, "callback_data": data}]]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,14 +421,11 @@ def render(digest: Digest, fmt: Format) -> str:
     if fmt == "md":
         return render_markdown(digest)
     if fmt == "html":
+        from bot.digest.page import render_page  # noqa: PLC0415 - only this format needs it
+
+        return render_page(digest)
+    if fmt == "telegram-html":
         return "\n\n—— message break ——\n\n".join(render_telegram(digest))
+    from bot.digest.chat import render_slack  # noqa: PLC0415 - the Slack renderer imports this
+
     return json.dumps(render_slack(digest), ensure_ascii=False, indent=2)
-
-
-def platform_messages(digest: Digest, platform: str) -> list[dict[str, Any]]:
-    """The messages an outbox row carries for ``platform``, one dict per platform send."""
-    if platform == "telegram":
-        return [{"text": text, "parse_mode": "HTML"} for text in render_telegram(digest)]
-    if platform == "slack":
-        return render_slack(digest)
-    return [{"text": render_text(digest)}]

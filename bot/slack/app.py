@@ -47,6 +47,8 @@ from bot.commands import (
     handle_action,
     needs_chat_admin,
 )
+from bot.digest.chat import SLACK_REPEATS_ACTION, slack_part
+from bot.digest.expand import EXPIRED, press
 from bot.slack.config import SlackConfig, SlackConfigError
 from bot.slack.digests import SlackDigests
 from bot.slack.format import ACTION_PREFIX, render_reply
@@ -259,6 +261,30 @@ class SlackBot:
         except Exception as exc:
             await self.on_error(exc, body, respond)
 
+    async def on_digest_button(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any
+    ) -> None:
+        """The "Show more" / "Hide" button under a digest: the message is redrawn in place via its
+        ``response_url`` (the rebuilding is in ``bot.digest``, off the event loop)."""
+        await ack()
+        channel = body.get("channel") or {}
+        container = body.get("container") or {}
+        channel_id = str(channel.get("id") or container.get("channel_id") or "")
+        try:
+            shown = await press(
+                self.services.sessions,
+                data=str(action.get("value") or ""),
+                platform=PLATFORM,
+                chat_id=channel_id,
+                draw=slack_part,
+            )
+            if not shown:
+                await respond(text=EXPIRED, response_type="ephemeral", replace_original=False)
+                return
+            await respond(**shown, replace_original=True)
+        except Exception as exc:
+            await self.on_error(exc, body, respond)
+
     async def skip_retries(
         self, body: dict[str, Any], request: Any, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
@@ -355,6 +381,7 @@ def build_slack(
     app.command(SLASH_COMMAND)(bot.on_slash)
     app.event("app_mention")(bot.on_mention)
     app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(bot.on_button)
+    app.action(SLACK_REPEATS_ACTION)(bot.on_digest_button)
     app.error(bot.on_error)
     return bot
 

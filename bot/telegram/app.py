@@ -58,7 +58,7 @@ from bot.commands import (
     needs_chat_admin,
 )
 from bot.delivery import default_owner
-from bot.telegram.digests import OutboxRunner
+from bot.telegram.digests import DIGEST_BUTTON, OutboxRunner, digest_button
 from bot.telegram.format import keyboard, reply_messages
 from bot.telegram.sender import TelegramSender
 from storage import leases as lease_store
@@ -532,6 +532,7 @@ def build_application(
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text)
     )
+    application.add_handler(CallbackQueryHandler(digest_button(sessions), pattern=DIGEST_BUTTON))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
 
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+from bot.digest.chat import telegram_part
+from bot.digest.expand import EXPIRED, press
+from bot.telegram.sender import NO_PREVIEW
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 SETTLE_SECONDS = 30.0  # claims committed just before the digest time still make it in
+DIGEST_BUTTON = r"^d[xc]:"  # callback data of a digest's "Show repeated" / "Hide" button
 
 
 def _utcnow() -> datetime:
@@ -77,3 +86,40 @@ class OutboxRunner:
                 stats.composed,
                 handled,
             )
+
+
+ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def digest_button(sessions: sessionmaker[Session]) -> ButtonHandler:
+    """The ``CallbackQueryHandler`` callback that shows or hides a digest message's repeated
+    facts by editing the message in place; the work is in ``bot.digest``."""
+
+    async def on_digest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        shown = await press(
+            sessions,
+            data=query.data or "",
+            platform=PLATFORM,
+            chat_id=str(query.message.chat.id),
+            draw=telegram_part,
+        )
+        if not shown:
+            await query.answer(EXPIRED)
+            return
+        await query.answer()
+        markup = shown["reply_markup"]
+        try:
+            await query.edit_message_text(
+                shown["text"],
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=InlineKeyboardMarkup.de_json(markup, context.bot) if markup else None,
+            )
+        except BadRequest as exc:  # pressed twice: the message already shows this
+            if "not modified" not in exc.message.lower():
+                raise
+
+    return on_digest_button

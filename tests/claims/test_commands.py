@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -17,8 +18,10 @@ from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.settings import Settings
 from storage import claims as claim_store
+from storage.db import transaction
 from storage.models import Article
 from tests.conftest import Database
+from tests.helpers.stories import C, add_story
 
 
 @click.group()
@@ -227,3 +230,32 @@ def test_seed_corpus_shows_the_ap_story_repeating_the_wsj_shoigu_visit(seeded: A
         assert matched is not None
         assert matched.article_id == articles["000"].id
         assert "Shoigu" in matched.text
+
+
+def test_claims_names_the_first_report_when_the_match_is_not_it(
+    app: AppContext, db: Database
+) -> None:
+    at = datetime(2024, 1, 10, tzinfo=UTC)
+    with transaction(db.sessions) as session:
+        _, (first,) = add_story(
+            session, title="First", claims=[C("Shells went to Russia.")], at=at, outlet="Yonhap"
+        )
+        _, (middle,) = add_story(
+            session,
+            title="Middle",
+            claims=[C("Shells were shipped to Russia.", "repeated", first)],
+            at=at + timedelta(days=5),
+            outlet="NK News",
+        )
+        story, _ = add_story(
+            session,
+            title="Fresh",
+            claims=[C("Shells were sent to Russia.", "repeated", middle)],
+            at=at + timedelta(days=9),
+            outlet="38 North",
+        )
+        story_id, first_id, middle_id = story.id, first.id, middle.id
+    result = run(app, "claims", str(story_id))
+    assert result.exit_code == 0, result.output
+    assert f"matches #{middle_id} (NK News, 2024-01-15)" in result.stdout
+    assert f"first reported #{first_id} (Yonhap, 2024-01-10)" in result.stdout

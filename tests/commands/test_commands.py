@@ -474,3 +474,44 @@ async def test_group_member_cannot_unsubscribe_the_group(services: Services, db:
     assert "administrators" in out.plain_text()
     with db.sessions() as session:
         assert len(subs_store.list_active(session)) == 1
+
+
+async def test_first_reported_is_the_root_not_the_nearest_match(
+    services: Services, db: Database
+) -> None:
+    """A chain first -> middle -> fresh: /latest and /claim name the first report, not middle."""
+    at = datetime(2026, 11, 19, 9, tzinfo=UTC)
+    with transaction(db.sessions) as session:
+        _, (first,) = add_story(
+            session,
+            title="First",
+            claims=[C("Shells were shipped to Russia.")],
+            at=at - timedelta(days=60),
+            outlet="Yonhap",
+        )
+        _, (middle,) = add_story(
+            session,
+            title="Middle",
+            claims=[C("Shells went to Russia.", "repeated", first)],
+            at=at - timedelta(days=30),
+            outlet="NK News",
+        )
+        story, _ = add_story(
+            session,
+            title="Fresh",
+            at=at,
+            outlet="38 North",
+            claims=[C("Shells were sent to Russia.", "repeated", middle)],
+        )
+        story_id, first_id, middle_id = story.id, first.id, middle.id
+    shown = (await handle_action(f"rep:{story_id}", req(), services)).plain_text()
+    assert f"first reported {(at - timedelta(days=60)).date().isoformat()} by Yonhap" in shown
+    assert "by NK News" not in shown
+
+    best = candidate(middle_id, "Shells went to Russia.", source="NK News", root_claim_id=first_id)
+    services.claims = FakeChecker(
+        Verdict(status="repeated", score=0.9, matches=(Match(best, 0.9),))
+    )
+    text = (await dispatch("claim", req("Shells were sent to Russia again"), services)).plain_text()
+    assert "First reported: Yonhap, " in text
+    assert "Reported by 3 sources" in text

@@ -9,17 +9,15 @@ from typing import Any
 
 import pytest
 
+from bot.digest.chat import mrkdwn_escape, platform_messages, render_slack
 from bot.digest.model import Digest, DigestLimits, StoryRecord, build_digest
 from bot.digest.render import (
     SLACK_MAX_BLOCKS,
     SLACK_TEXT_LIMIT,
     TELEGRAM_LIMIT,
-    mrkdwn_escape,
     pack,
-    platform_messages,
     render,
     render_markdown,
-    render_slack,
     render_telegram,
     render_text,
     safe_url,
@@ -253,8 +251,12 @@ def test_mrkdwn_escape_and_pack() -> None:
 def test_platform_payloads_and_preview_formats(digest: Digest) -> None:
     tg = platform_messages(digest, "telegram")
     assert all(m["parse_mode"] == "HTML" for m in tg)
-    assert platform_messages(digest, "slack") == render_slack(digest)
+    assert [m["text"] for m in tg] == render_telegram(digest)
+    slack = platform_messages(digest, "slack")
+    assert [{k: v for k, v in m.items() if k != "repeats"} for m in slack] == render_slack(digest)
+    assert sum(m["repeats"] for m in slack) == sum(m["repeats"] for m in tg) == 3
     assert json.loads(render(digest, "slack-json")) == render_slack(digest)
     assert render(digest, "text") == render_text(digest)
     assert render(digest, "md") == render_markdown(digest)
-    assert "<b>" in render(digest, "html")
+    assert "<b>" in render(digest, "telegram-html")
+    assert render(digest, "html").startswith("<!doctype html>")

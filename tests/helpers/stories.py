@@ -74,6 +74,10 @@ def add_story(
             text=spec.text,
             verdict=spec.verdict,
             matched_claim_id=spec.matched.id if spec.matched is not None else None,
+            # As the engine stores it: the fact's first report, carried down the chain.
+            root_claim_id=(spec.matched.root_claim_id or spec.matched.id)
+            if spec.matched is not None and spec.verdict != "new"
+            else None,
             changes=spec.changes,
             event_id=spec.event.id if spec.event is not None else None,
             first_seen_at=at,

@@ -48,6 +48,10 @@ _JSON_FIELDS = {
 }
 
 
+class _NotModifiedError(Exception):
+    """An edit that would leave the message as it is (Telegram answers 400)."""
+
+
 @dataclass
 class Call:
     method: str
@@ -100,6 +104,8 @@ class TelegramTestServer:
         self.uploads: list[tuple[str, str, bytes]] = []  # (field, file name, bytes) sent as files
         self._confirmed = 0  # updates below this id were confirmed by an offset: forgotten
         self._polls: list[_Poll] = []  # getUpdates calls in flight
+        self.shown: dict[tuple[int, int], str] = {}  # (chat, message id) -> text as it stands
+        self._markups: dict[tuple[int, int], Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -161,7 +167,11 @@ class TelegramTestServer:
         user_id: int = 42,
         chat_type: str = "private",
         message_id: int = 1,
+        text: str | None = None,
     ) -> dict[str, Any]:
+        """Enqueue a ``callback_query``: a user pressed a button with ``data`` under a message
+        (``text`` defaults to what the server last sent or edited as that message)."""
+        shown = self.shown.get((chat_id, message_id), "earlier reply")
         return await self.push(
             {
                 "callback_query": {
@@ -174,11 +184,28 @@ class TelegramTestServer:
                         "date": int(time.time()),
                         "chat": self.chat(chat_id, chat_type),
                         "from": {"id": BOT_ID, "is_bot": True, "first_name": "nkwatch"},
-                        "text": "earlier reply",
+                        "text": text if text is not None else shown,
                     },
                 }
             }
         )
+
+    async def press_button(
+        self, call: Call, *, row: int = 0, chat_id: int | None = None, user_id: int = 42
+    ) -> str:
+        """Press the button a recorded ``sendMessage``/``editMessageText`` put under its
+        message (as if from ``chat_id``, by default the message's own chat); returns the data."""
+        markup = call.params.get("reply_markup") or {}
+        data = str(markup["inline_keyboard"][row][0]["callback_data"])
+        message_id = int(call.result["message_id"])
+        own_chat = int(call.params["chat_id"])
+        await self.press(
+            data,
+            chat_id=own_chat if chat_id is None else chat_id,
+            user_id=user_id,
+            message_id=message_id,
+        )
+        return data
 
     @staticmethod
     def user(user_id: int) -> dict[str, Any]:
@@ -322,7 +349,17 @@ class TelegramTestServer:
                 {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
                 status=404,
             )
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except _NotModifiedError:
+            body = {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current content and reply "
+                "markup of the message",
+            }
+            return web.json_response(body, status=400)
         call.result = result
         return web.json_response({"ok": True, "result": result})
 
@@ -439,8 +476,15 @@ class TelegramTestServer:
             "text": str(params.get("text", "")),
         }
 
+    def _show(self, params: dict[str, Any], message_id: int) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int):
+            self.shown[(chat_id, message_id)] = str(params.get("text", ""))
+            self._markups[(chat_id, message_id)] = params.get("reply_markup")
+        return self._sent_message(params, message_id)
+
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._sent_message(params, next(self._message_ids))
+        return self._show(params, next(self._message_ids))
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._sent_message(params, next(self._message_ids))
@@ -455,7 +499,19 @@ class TelegramTestServer:
         return message
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._sent_message(params, int(params.get("message_id") or 0))
+        """Edits the stored message like Telegram: the same text again is a 400."""
+        message_id = int(params.get("message_id") or 0)
+        chat_id = params.get("chat_id")
+        key = (chat_id, message_id) if isinstance(chat_id, int) else None
+        markup = params.get("reply_markup")
+        if key in self.shown and (self.shown[key], self._markups.get(key)) == (
+            params.get("text"),
+            markup,
+        ):
+            raise _NotModifiedError
+        if key is not None:
+            self._markups[key] = markup
+        return self._show(params, message_id)
 
     async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._sent_message(params, int(params.get("message_id") or 0))

@@ -136,11 +136,18 @@ def test_unextracted_articles_in_publication_order(db: Database) -> None:
         assert [a.id for a in claim_store.unextracted_articles(s)] == order
 
 
-def test_fact_source_count_counts_articles_and_imports(db: Database) -> None:
+def test_fact_source_count_counts_distinct_outlets_and_imports(db: Database) -> None:
     with db.sessions.begin() as s:
         a = _article(s, origin="feed", h="a", published=T0)
         b = _article(s, origin="feed", h="b", published=T0)
+        # Two more stories of one outlet (spelled two ways) count as one source.
+        c = _article(s, origin="feed", h="c", published=T0, outlet="Yonhap")
+        d = _article(s, origin="feed", h="d", published=T0, outlet="YONHAP")
         root = claim_store.add_claim(s, text="root", attrs={}, article_id=a.id)
+        for art in (c, d):
+            claim_store.add_claim(
+                s, text="yonhap", attrs={}, article_id=art.id, root_claim_id=root.id
+            )
         claim_store.add_claim(
             s, text="again", attrs={}, article_id=b.id, position=1, root_claim_id=root.id
         )
@@ -153,7 +160,82 @@ def test_fact_source_count_counts_articles_and_imports(db: Database) -> None:
         claim_store.add_claim(s, text="other", attrs={}, article_id=a.id, position=5)
         root_id = root.id
     with db.sessions() as s:
-        assert claim_store.fact_source_count(s, root_claim_id=root_id) == 3
+        assert claim_store.fact_source_count(s, root_claim_id=root_id) == 4
+
+
+def test_later_provenance_finds_verdicts_that_point_forward_in_time(db: Database) -> None:
+    with db.sessions.begin() as s:
+        early = _article(s, origin="feed", h="e", published=T0)
+        late = _article(s, origin="feed", h="l", published=T0 + timedelta(days=9))
+        undated = _article(s, origin="feed", h="u", published=None)
+        first = claim_store.add_claim(s, text="first", attrs={}, article_id=early.id)
+        after = claim_store.add_claim(s, text="after", attrs={}, article_id=late.id)
+        ok = claim_store.add_claim(
+            s,
+            text="later repeats the earlier",
+            attrs={},
+            article_id=late.id,
+            position=1,
+            verdict="repeated",
+            matched_claim_id=first.id,
+            root_claim_id=first.id,
+        )
+        bad_root = claim_store.add_claim(
+            s,
+            text="earlier story rooted in a later one",
+            attrs={},
+            article_id=early.id,
+            position=1,
+            verdict="repeated",
+            matched_claim_id=first.id,
+            root_claim_id=after.id,
+        )
+        bad_match = claim_store.add_claim(
+            s,
+            text="earlier story updated from a later one",
+            attrs={},
+            article_id=early.id,
+            position=2,
+            verdict="updated",
+            matched_claim_id=after.id,
+            root_claim_id=first.id,
+        )
+        new_claim = claim_store.add_claim(  # a new verdict is never a provenance error
+            s, text="new", attrs={}, article_id=early.id, position=3, matched_claim_id=after.id
+        )
+        imported_later = claim_store.add_claim(
+            s,
+            text="wire",
+            attrs={},
+            source="wire",
+            external_id="w9",
+            first_seen_at=T0 + timedelta(days=30),
+        )
+        from_import = claim_store.add_claim(
+            s,
+            text="repeats a later import",
+            attrs={},
+            article_id=late.id,
+            position=2,
+            verdict="repeated",
+            matched_claim_id=imported_later.id,
+            root_claim_id=imported_later.id,
+        )
+        no_time = claim_store.add_claim(  # no time on its own side: not judged
+            s,
+            text="undated",
+            attrs={},
+            article_id=undated.id,
+            verdict="repeated",
+            matched_claim_id=after.id,
+            root_claim_id=after.id,
+        )
+        expected = [bad_root.id, bad_match.id, from_import.id]
+        fine = {ok.id, new_claim.id, no_time.id}
+    with db.sessions() as s:
+        found = claim_store.later_provenance(s)
+    assert found == expected
+    assert fine.isdisjoint(found)
 
 
 def test_deleting_an_article_removes_its_claims(db: Database) -> None:
