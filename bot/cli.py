@@ -19,6 +19,7 @@ from bot.corpus import CorpusError, load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.digest.commands import deliver_command, demo_command, digest_command
 from bot.feeds.commands import feeds_group, poll_command
+from bot.figures.commands import figures_command
 from bot.lifecycle import backup_command, export_command, prune_command, restore_command
 from bot.ops import configure_logging
 from bot.settings import SettingsError, load_settings
@@ -124,6 +125,7 @@ for command in (
     digest_command,
     deliver_command,
     demo_command,
+    figures_command,
 ):
     cli.add_command(command)
 cli.add_command(export_command)

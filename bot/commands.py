@@ -108,10 +108,20 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture sent before the reply's text (Telegram sendPhoto, Slack file upload)."""
+
+    data: bytes
+    filename: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     blocks: tuple[Block, ...]
     buttons: tuple[Button, ...] = ()
     error: bool = False
+    image: Image | None = None
 
     def plain_text(self) -> str:
         """Text without markup (logs, tests, terminal and notification fallbacks)."""
@@ -135,8 +145,8 @@ def item(*parts: Span | str) -> Block:
     return Block(spans=tuple(p if isinstance(p, Span) else Span(p) for p in parts), item=True)
 
 
-def reply(*blocks: Block, buttons: Sequence[Button] = ()) -> Reply:
-    return Reply(blocks=tuple(blocks), buttons=tuple(buttons))
+def reply(*blocks: Block, buttons: Sequence[Button] = (), image: Image | None = None) -> Reply:
+    return Reply(blocks=tuple(blocks), buttons=tuple(buttons), image=image)
 
 
 def error_reply(message: str) -> Reply:
@@ -852,6 +862,12 @@ async def cmd_removefeed(req: Request, svc: Services) -> Reply:
     return reply(para(f"Removed feed #{feed.id} ", span(feed.name), "."))
 
 
+async def cmd_track(req: Request, svc: Services) -> Reply:
+    from bot.figures.chat import track  # noqa: PLC0415 - it builds on this module
+
+    return await track(req, svc)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
@@ -885,6 +901,9 @@ COMMANDS: dict[str, CommandSpec] = {
             "is this claim new, repeated or updated?",
             cmd_claim,
             args_limit=MAX_CLAIM_CHARS,
+        ),
+        CommandSpec(
+            "track", "track [SERIES]", "how a tracked figure moved, with a chart", cmd_track
         ),
         CommandSpec("sources", "sources", "feeds and their health", cmd_sources),
         CommandSpec("status", "status", "last poll, today's counts, next digest", cmd_status),

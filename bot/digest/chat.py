@@ -21,6 +21,7 @@ from bot.digest.render import (
     heading,
     omitted_line,
     pack,
+    path_text,
     render_text,
     repeat_line,
     safe_url,
@@ -87,6 +88,11 @@ def _slack_story(story: StoryDigest) -> _SlackUnit:
             limit,
         )
         for u in story.updated
+    ]
+    lines += [
+        fit(path_text(u), lambda t: f":chart_with_upwards_trend: {mrkdwn_escape(t)}", limit)
+        for u in story.updated
+        if path_text(u)
     ]
     blocks = [_section(text) for text in pack(lines, limit, sep="\n")]
     notes = []

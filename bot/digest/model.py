@@ -59,6 +59,8 @@ class ClaimRecord:
     first_reported: SourceRef | None = None  # the earliest claim of the same fact
     seen_in: frozenset[str] = frozenset()  # the distinct outlets that carried the fact
     event_id: int | None = None
+    path: str | None = None  # the figure's series up to this claim: "containers ...: 1,000 → ..."
+    series: str | None = None  # that series' slug, for "/track SLUG"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class UpdatedLine:
     url: str | None
     changes: tuple[ChangeRecord, ...]
     earlier: SourceRef | None  # the claim whose figure changed
+    path: str | None = None  # how the figure moved so far (its series), when it has one
+    series: str | None = None  # the series' slug: its chart is "/track SLUG"
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +300,14 @@ def _story_digest(story: StoryRecord, limits: DigestLimits, budget: int) -> tupl
     )
     room -= len(new_lines)
     updated_lines = tuple(
-        UpdatedLine(clip(c.text, limits.max_claim_chars), story.url, c.changes, c.matched)
+        UpdatedLine(
+            clip(c.text, limits.max_claim_chars),
+            story.url,
+            c.changes,
+            c.matched,
+            path=c.path,
+            series=c.series,
+        )
         for c in updated[: max(room, 0)]
     )
     used = len(new_lines) + len(updated_lines)

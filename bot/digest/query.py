@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from bot.digest.model import ChangeRecord, ClaimRecord, SourceRef, StoryRecord, Verdict
+from bot.figures.query import figure_paths
 from storage import digests as q
 from storage.models import Article, Claim
 
@@ -108,7 +109,12 @@ class _Provenance:
         return frozenset(source_key(c) for c in members)
 
 
-def _story(article: Article, prov: _Provenance, event_titles: dict[int, str]) -> StoryRecord:
+def _story(
+    article: Article,
+    prov: _Provenance,
+    event_titles: dict[int, str],
+    paths: dict[int, tuple[str, str]] | None = None,
+) -> StoryRecord:
     records = []
     for claim in article.claims:
         verdict = cast(
@@ -135,6 +141,8 @@ def _story(article: Article, prov: _Provenance, event_titles: dict[int, str]) ->
                 first_reported=first,
                 seen_in=seen,
                 event_id=claim.event_id,
+                path=(paths or {}).get(claim.id, (None, None))[0],
+                series=(paths or {}).get(claim.id, (None, None))[1],
             )
         )
     events = Counter(c.event_id for c in article.claims if c.event_id is not None)
@@ -185,4 +193,6 @@ def _records(session: Session, articles: Sequence[Article]) -> list[StoryRecord]
     prov.load([c for a in articles for c in a.claims])
     event_ids = {c.event_id for a in articles for c in a.claims if c.event_id is not None}
     titles = {e.id: e.title for e in q.events_by_ids(session, event_ids=event_ids)}
-    return [_story(article, prov, titles) for article in articles]
+    updated = {c.id for a in articles for c in a.claims if c.verdict == "updated"}
+    paths = figure_paths(session, claim_ids=updated)
+    return [_story(article, prov, titles, paths) for article in articles]

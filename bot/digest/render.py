@@ -122,6 +122,13 @@ def repeat_line(
     return f"{text} — first reported{when} by {link(first.name, first.url)}"
 
 
+def path_text(line: UpdatedLine) -> str:
+    """The figure's path so far and where its chart is, or "" when it has no series."""
+    if not line.path:
+        return ""
+    return f"{line.path} (chart: /track {line.series})" if line.series else line.path
+
+
 def updated_suffix(line: UpdatedLine) -> str:
     bits = [b for b in (change_text(line.changes), earlier_text(line.earlier)) if b]
     return f" ({'; '.join(bits)})" if bits else ""
@@ -145,7 +152,9 @@ def render_text(digest: Digest) -> str:
             if safe_url(story.url):
                 out.append(f"  {story.url}")
             out.extend(f"  NEW: {line.text}" for line in story.new)
-            out.extend(f"  UPDATED: {line.text}{updated_suffix(line)}" for line in story.updated)
+            for line in story.updated:
+                out.append(f"  UPDATED: {line.text}{updated_suffix(line)}")
+                out.extend(f"    {text}" for text in (path_text(line),) if text)
             if story.omitted_claims:
                 out.append(f"  (+{story.omitted_claims} more new/updated claims not shown)")
             if story.repeated:
@@ -197,9 +206,9 @@ def _md_story(story: StoryDigest, level: int) -> list[str]:
         out.append(f"*{md_escape(meta)}*")
     out.append("")
     out.extend(f"- **New:** {md_escape(line.text)}" for line in story.new)
-    out.extend(
-        f"- **Updated:** {md_escape(line.text + updated_suffix(line))}" for line in story.updated
-    )
+    for line in story.updated:
+        out.append(f"- **Updated:** {md_escape(line.text + updated_suffix(line))}")
+        out.extend(f"  - {md_escape(text)}" for text in (path_text(line),) if text)
     if story.omitted_claims:
         out.append(f"- {md_escape(f'(+{story.omitted_claims} more new/updated claims not shown)')}")
     if story.repeated:
@@ -278,6 +287,8 @@ def _telegram_story(story: StoryDigest, limit: int) -> list[_Para]:
     for up in story.updated:
         suffix = updated_suffix(up)
         lines.append(fit(up.text + suffix, lambda t: f"🔄 {h(t)}", limit))
+        if path_text(up):
+            lines.append(fit(path_text(up), lambda t: f"📈 {h(t)}", limit))
     if story.omitted_claims:
         lines.append(f"<i>(+{story.omitted_claims} more new/updated claims not shown)</i>")
     if story.repeated:

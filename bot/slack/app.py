@@ -37,6 +37,7 @@ from bot.commands import (
     DbFeeds,
     DbNews,
     FeedDirectory,
+    Image,
     NewsReader,
     Reply,
     Request,
@@ -197,6 +198,8 @@ class SlackBot:
             )
             text = str(body.get("text") or "").strip()
             visible = not reply.error and (name in _VISIBLE or (name == "settings" and " " in text))
+            if reply.image is not None:  # a chart goes to the channel, so its table does too
+                visible = await self.upload(reply.image, channel_id=str(body.get("channel_id")))
             await respond(
                 **render_reply(reply),
                 response_type="in_channel" if visible else "ephemeral",
@@ -216,6 +219,8 @@ class SlackBot:
         except Exception as exc:
             reply = error_reply(SORRY)
             await self._report(exc, {"type": "app_mention", "event": event}, None, tell=False)
+        if reply.image is not None:
+            await self.upload(reply.image, channel_id=channel_id, thread_ts=event.get("thread_ts"))
         await client.chat_postMessage(
             channel=channel_id,
             thread_ts=event.get("thread_ts"),
@@ -223,6 +228,21 @@ class SlackBot:
             unfurl_media=False,
             **render_reply(reply),
         )
+
+    async def upload(self, image: Image, *, channel_id: str, thread_ts: str | None = None) -> bool:
+        """Upload a reply's picture into the channel (or thread); the text follows either way."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id,
+                thread_ts=thread_ts,
+                file=image.data,
+                filename=image.filename,
+                title=image.title,
+            )
+        except SlackApiError as exc:
+            log.warning("chart upload to %s failed: %s", channel_id, exc.response.get("error"))
+            return False
+        return True
 
     async def on_button(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any

@@ -275,10 +275,21 @@ def _command_args(text: str) -> str:
 async def send_reply(
     application: Application[Any, Any, Any, Any, Any, Any], chat_id: int, reply: Reply
 ) -> list[int]:
-    """Send a reply as one or more HTML messages; buttons go under the last one."""
+    """Send a reply as one or more HTML messages; buttons go under the last one.
+
+    A reply's picture (a ``/track`` chart) goes first, as a photo captioned with its title.
+    """
     messages = reply_messages(reply)
     markup = keyboard(reply)
     ids: list[int] = []
+    if reply.image is not None:
+        photo = await application.bot.send_photo(
+            chat_id=chat_id,
+            photo=reply.image.data,
+            filename=reply.image.filename,
+            caption=reply.image.title[:1024],
+        )
+        ids.append(photo.message_id)
     for index, text in enumerate(messages):
         sent = await application.bot.send_message(
             chat_id=chat_id,

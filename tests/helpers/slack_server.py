@@ -62,6 +62,7 @@ class SlackApiServer:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes uploaded
     _faults: dict[str, deque[Fault]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
@@ -77,6 +78,7 @@ class SlackApiServer:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -226,6 +228,16 @@ class SlackApiServer:
             if channel is None:
                 return {"ok": False, "error": "channel_not_found"}
             return {"ok": True, "channel": {"id": args.get("channel"), **channel}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):07d}"
+            return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            listed = json.loads(files) if isinstance(files, str) else files or []
+            missing = [f["id"] for f in listed if f.get("id") not in self.uploads]
+            if missing:  # as Slack: completing a file that was never uploaded fails
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
         if method == "apps.connections.open":
             if not auth.startswith("Bearer xapp-"):
                 return {"ok": False, "error": "invalid_auth"}
@@ -239,6 +251,20 @@ class SlackApiServer:
             Call(f"response:{name}", args, {k.lower(): v for k, v in request.headers.items()})
         )
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        """The upload URL files.getUploadURLExternal hands out: the file's bytes, POSTed."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.uploads[file_id] = data
+        await self._record(
+            Call(
+                f"upload:{file_id}",
+                {"size": len(data)},
+                {k.lower(): v for k, v in request.headers.items()},
+            )
+        )
+        return web.Response(text=f"OK - {len(data)}")
 
     # ------------------------------------------------------------------ socket mode
 

@@ -1,0 +1,1 @@
+"""Figure timelines: series of a running figure, their charts and exports."""
