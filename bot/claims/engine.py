@@ -315,7 +315,9 @@ class ClaimEngine:
         for the whole article. The caller owns the transaction.
         """
         published = article.published_at or article.fetched_at or datetime.now(UTC)
-        extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
+        extracted = extract(
+            article.text or "", published=published, lexicon=self.lexicon, title=article.title
+        )
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
         hits = [
             self.index.search(c.text, CANDIDATES, query_vec=None if vecs is None else vecs[i])

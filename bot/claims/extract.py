@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -16,9 +17,18 @@ import pysbd
 from dateutil.relativedelta import relativedelta
 from pysbd.utils import TextSpan
 
+from bot.claims.atoms import fact_units
+from bot.claims.claimhood import echoes_title, not_claim_reason, repair
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import STOPWORDS, Token, analyze, prepare, word_key
-from bot.claims.types import Attributes, DateRef, ExtractedClaim, Precision, Quantity
+from bot.claims.types import (
+    Attributes,
+    DateRef,
+    ExtractedClaim,
+    Precision,
+    Quantity,
+    StoryContext,
+)
 from bot.corpus.cleaning import NOT_VERB_ING
 
 __all__ = [
@@ -27,6 +37,7 @@ __all__ = [
     "extract_attributes",
     "is_assertion",
     "split_sentences",
+    "story_context",
 ]
 
 # ------------------------------------------------------------------------------ sentences
@@ -64,9 +75,13 @@ def _segmenter() -> pysbd.Segmenter:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; line breaks are hard boundaries (headings, captions stand alone)."""
+    """Sentences of ``text``; line breaks are hard boundaries (headings, captions stand alone).
+
+    Scrape damage is repaired first (a full stop glued to the next sentence, inline datelines
+    and credits), so a page without spaces after its full stops still splits.
+    """
     out: list[str] = []
-    for raw_block in re.split(r"\n\s*", text):
+    for raw_block in re.split(r"\n\s*", repair(text)):
         block = raw_block.strip()
         if not block:
             continue
@@ -134,7 +149,7 @@ def is_assertion(sentence: str) -> bool:
         return False
     if s.endswith(("?", "?”", '?"')):
         return False
-    if _BOILERPLATE.search(s):
+    if _BOILERPLATE.search(s) or not_claim_reason(s) is not None:
         return False
     if not s.endswith(_TERMINAL) and not s.endswith(":"):
         # headings and title-case lines carry no full stop
@@ -523,17 +538,48 @@ def _date_number_tokens(tokens: list[Token], dates: list[DateRef]) -> set[int]:
     return out
 
 
-def extract(text: str, *, published: datetime, lexicon: Lexicon) -> list[ExtractedClaim]:
-    """The asserting sentences of an article, each with its attributes; repeats dropped."""
+def story_context(
+    title: str | None, text: str, *, published: datetime, lexicon: Lexicon
+) -> StoryContext:
+    """The happening a story reports: the weapons, places and actors of its headline and lead."""
+    lead = " ".join(split_sentences(text)[:2])
+    head = extract_attributes(title or "", published=published, lexicon=lexicon)
+    body = extract_attributes(lead, published=published, lexicon=lexicon)
+    return StoryContext(
+        published=published.date(),
+        weapons=head.weapons or body.weapons,
+        places=head.places or body.places,
+        actors=tuple(dict.fromkeys(head.actors + body.actors)),
+    )
+
+
+def extract(
+    text: str, *, published: datetime, lexicon: Lexicon, title: str | None = None
+) -> list[ExtractedClaim]:
+    """The facts an article asserts, each with its attributes and its story's context.
+
+    Sentences that are not claims (page chrome, rhetoric, captions, a repeat of the headline)
+    are skipped; a sentence holding several facts gives one claim per fact.
+    """
+    context = story_context(title, text, published=published, lexicon=lexicon)
     claims: list[ExtractedClaim] = []
     seen: set[str] = set()
-    for position, sentence in enumerate(split_sentences(text)):
-        if not is_assertion(sentence):
+    for sentence in split_sentences(text):
+        if not is_assertion(sentence) or echoes_title(sentence, title):
             continue
-        key = " ".join(sentence.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        attrs = extract_attributes(sentence, published=published, lexicon=lexicon)
-        claims.append(ExtractedClaim(text=sentence, position=position, attrs=attrs))
+        units = fact_units(sentence)
+        for unit in units:
+            key = " ".join(unit.lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+            attrs = extract_attributes(unit, published=published, lexicon=lexicon)
+            claims.append(
+                ExtractedClaim(
+                    text=unit,
+                    position=len(claims),
+                    attrs=replace(attrs, story=context),
+                    sentence=sentence if len(units) > 1 else "",
+                )
+            )
     return claims
