@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import click
@@ -26,6 +27,7 @@ from bot.claims.evaluation import (
 )
 from bot.claims.lexicon import LexiconError
 from bot.claims.semantic import SemanticUnavailableError
+from bot.claims.streams import StreamError, format_stream_report, load_stream, score_stream
 from storage import claims as claim_store
 from storage import events as event_store
 from storage import locks
@@ -294,11 +296,26 @@ def claims_command(app: AppLike, article_id: int) -> None:
 
 
 @click.command("eval")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("r", encoding="utf-8"), required=False)
+@click.option(
+    "--stream",
+    "stream_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Score a labelled stream directory (stories.jsonl + labels.jsonl) via the poll path.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable figures (--stream).")
 @click.option("--errors/--no-errors", default=True, help="List misjudged claims.")
 @click.pass_obj
-def eval_command(app: AppLike, file: IO[str], errors: bool) -> None:
-    """Score the engine on a labelled JSONL file (id, text, label, refs)."""
+def eval_command(
+    app: AppLike, file: IO[str] | None, stream_dir: Path | None, as_json: bool, errors: bool
+) -> None:
+    """Score the engine on a labelled JSONL FILE (id, text, label, refs) or a --stream DIR."""
+    if (file is None) == (stream_dir is None):
+        raise click.UsageError("give either FILE or --stream DIR")
+    if stream_dir is not None:
+        _eval_stream(app, stream_dir, as_json=as_json, errors=errors)
+        return
+    assert file is not None
     try:
         gold = parse_gold(file)
     except LabelledFileError as exc:
@@ -312,6 +329,30 @@ def eval_command(app: AppLike, file: IO[str], errors: bool) -> None:
             id=item.id, status=verdict.status, top_ref=seed_prefix(top)
         )
     click.echo(format_report(evaluate(gold, predictions), show_errors=errors))
+
+
+def _eval_stream(app: AppLike, directory: Path, *, as_json: bool, errors: bool) -> None:
+    """Seed, serve the stream as two feeds, poll once on a fresh database, score."""
+    from bot.claims.stream_run import run_stream  # noqa: PLC0415 - heavy, eval only
+
+    try:
+        stories, labels = load_stream(directory)
+    except StreamError as exc:
+        raise click.ClickException(str(exc)) from exc
+    run = run_stream(app.settings, stories)
+    report = score_stream(labels, run.claims)
+    if as_json:
+        data = report.to_json()
+        data["stories"] = len(stories)
+        data["new_stories_polled"] = run.cycle.new_stories
+        data["poll_errors"] = run.cycle.errors
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"stream {directory}: {len(stories)} stories, {run.cycle.new_stories} polled "
+        f"({run.cycle.relevant_stories} relevant), {run.cycle.errors} poll errors"
+    )
+    click.echo(format_stream_report(report, show_errors=errors))
 
 
 @click.command("events")
