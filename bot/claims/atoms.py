@@ -20,7 +20,7 @@ _SPEECH = (
     r"|disclosed|warned|explained|wrote|showed|shows)"
 )
 # "Seoul's spy agency said on Wednesday that " — the lead attribution, up to its "that".
-_LEAD = re.compile(rf"^(.{{3,120}}?\b{_SPEECH}\b[^,;\"“”]{{0,40}}?\bthat\s+)(.+)$", re.DOTALL)
+_LEAD = re.compile(rf"^([^,;]{{3,100}}?\b{_SPEECH}\b[^,;\"“”]{{0,40}}?\bthat\s+)(.+)$", re.DOTALL)
 _AND_THAT = re.compile(r",?\s+and\s+(?:also\s+)?that\s+")
 # ", officials said." / ", according to the ministry." — the trailing attribution.
 _TRAIL = re.compile(
@@ -29,14 +29,15 @@ _TRAIL = re.compile(
 )
 # Clause joints: "; ", ", while ", ", whereas ", ", but ", ", and " before a new subject.
 _JOINT = re.compile(r";\s+|,\s+(?:while|whereas|but|and)\s+")
-_FINITE = re.compile(
-    r"(?i)\b(?:is|are|was|were|has|have|had|will|would|could|can|may|might|did|does|do|said"
+_FINITE = re.compile(  # lower-case only: "United" is not a past tense
+    r"\b(?:is|are|was|were|has|have|had|will|would|could|can|may|might|did|does|do|said"
     r"|says|[a-z]{3,}ed|flew|sent|sold|made|built|hit|struck|began|took|held|met|went|saw|told"
     r"|gave|shot|fell|rose|left|came|became|kept|brought|bought|drew|won|lost|found|spent|led"
     r"|ran|grew|threw|wrote|chose|fought|sought|knew|shows|plans|remains|continues|appears)\b"
 )
 _NOT_SUBJECT_START = re.compile(
     r"(?i)^(?:to|of|in|on|at|by|for|with|from|as|than|then|also|so|not|its|their|his|her"
+    r"|has|have|had|is|are|was|were|will|would|could|can|may|might"
     r"|[a-z]+(?:ed|ing|ly))\b"
 )
 
@@ -64,6 +65,28 @@ def _is_clause(text: str) -> bool:
     return _FINITE.search(head) is not None
 
 
+_VERB_START = re.compile(
+    r"(?i)^(?:has|have|had|is|are|was|were|will|would|also\s+\w+|[a-z]{3,}ed)\s+\w+"
+)
+
+
+def _subject(clause: str) -> str | None:
+    """The words before a clause's first finite verb, if they are few enough to be its subject."""
+    m = _FINITE.search(clause)
+    if m is None:
+        return None
+    subject = clause[: m.start()].strip()
+    return subject if 1 <= _words(subject) <= 6 and "," not in subject else None
+
+
+def _shared_subject(left: str, right: str) -> str | None:
+    """'X has accused Y, and has warned Z': the second verb phrase with X as its subject."""
+    if _words(right) < _MIN_WORDS - 1 or not _VERB_START.match(right.strip()):
+        return None
+    subject = _subject(left)
+    return f"{subject} {right.strip()}" if subject else None
+
+
 def _split_joints(body: str) -> list[str]:
     """Split at clause joints where both sides are clauses; otherwise keep the text whole."""
     pieces: list[str] = []
@@ -72,9 +95,17 @@ def _split_joints(body: str) -> list[str]:
         cut = None
         for m in _JOINT.finditer(rest):
             left, right = rest[: m.start()], rest[m.end() :]
-            if _is_clause(left) and _is_clause(right):
+            if not _is_clause(left):
+                continue
+            if _is_clause(right):
                 cut = (left, right)
                 break
+            if m.group(0).rstrip().endswith(("and", "but")):
+                shared = _shared_subject(left, right)
+                if shared is not None:
+                    pieces.append(left)
+                    pieces.append(shared)
+                    return pieces
         if cut is None:
             pieces.append(rest)
             return pieces

@@ -24,6 +24,7 @@ _INLINE_CREDIT = re.compile(
     \(\s*(?:(?:file\s+)?photo|image|picture|video|graphic|credit|pictured|source)\b[^()]{0,80}\)
     | \(\s*(?:[A-Z][\w.]*(?:\s[A-Z][\w.]*)?\s*/\s*)+
         (?:Reuters|AFP|AP|Yonhap|KCNA|EPA|Getty(?:\sImages)?|Handout)\s*\)
+    | (?m:^)(?:file\s+)?(?:photo|image|picture|credit)s?\s*:\s*[^()\n]{0,40}?\([^()\n]{0,40}\)
     | (?:^|(?<=[.!?]\s))(?:additional\s+)?(?:reporting|writing|editing|compiled)\s+by\b
         [^.\n]{0,160}(?:\.|$)
     """
@@ -35,9 +36,16 @@ _DATELINE = re.compile(
 )
 
 
+# "By 38 North staff Kim Jong Un spent ...": a byline glued to the first sentence.
+_LEAD_BYLINE = re.compile(
+    r"^\s*By\s+[^.\n]{1,60}?\b(?:staff(?:\s+writers?)?|reporters?|correspondents?|writers?"
+    r"|editors?|desk)\b[\s,:;-]*"
+)
+
+
 def repair(text: str) -> str:
     """Undo scrape damage before splitting: glued sentences, datelines, inline credits."""
-    text = _DATELINE.sub("", text)
+    text = _LEAD_BYLINE.sub("", _DATELINE.sub("", text))
     text = _INLINE_CREDIT.sub(" ", text)
     return _GLUED_STOP.sub(r"\1 ", text)
 
@@ -58,6 +66,15 @@ _BOILERPLATE = re.compile(
     | \bthis\s+(?:story|article|report)\s+(?:has\s+been|was)\s+(?:updated|corrected|amended)\b
     | \b(?:read|watch|listen)\s+(?:the\s+)?(?:full|more|also)\b
     | \bcopyright\b|©
+    | \b(?:could|can|did|was|were)\s*(?:not|n't)\s+(?:be\s+)?(?:independently\s+)?
+        (?:confirm|verif)\w*\s+(?:the|this|that|these|those|its|his|her|their)\s+
+        (?:report|claim|account|information|figure|assessment)s?\b
+    | \bviews\s+expressed\b|\bdo(?:es)?\s+not\s+(?:necessarily\s+)?reflect\b
+    | \b(?:spoke|speaking|talked)\s+on\s+(?:the\s+)?condition\s+of\s+anonymity\b
+    | \b(?:requested|asked\s+for|was\s+granted)\s+anonymity\b|\bdeclined\s+to\s+be\s+named\b
+    | \b(?:monitoring|watching)\s+the\s+situation\b
+    | \banaly[sz]ing\s+(?:the\s+)?(?:details|launch|data)\b
+    | \b(?:cannot|can\s*not|could\s+not)\s+be\s+disclosed\b
     """
 )
 # "This was stated at the briefing." "The remarks were made during a visit." "He said so on X."
@@ -67,7 +84,8 @@ _META = re.compile(
         |assessment|information|claims?|figures?|report|briefing)s?)
     \s+(?:was|were|is|are|has\s+been|have\s+been)\s+(?:\w+ly\s+)?
     (?:stated|said|made|announced|reported|disclosed|revealed|conveyed|mentioned|delivered
-        |given|noted|presented|shared|voiced|expressed|released|published|carried)\b
+        |given|noted|presented|shared|voiced|expressed|released|published|carried|submitted
+        |sent|provided)\b
     | ^(?:he|she|they|the\s+\w+(?:\s+\w+)?)\s+(?:made|gave|delivered)
         \s+(?:the|these|those|his|her|their)\s+(?:remarks|comments|statement)\b
     | ^(?:he|she|they)\s+(?:said|told)\s+(?:this|so)\b
@@ -95,6 +113,13 @@ _RHETORIC = re.compile(
     | \b(?:pay\s+(?:a|the)\s+(?:heavy\s+|dear\s+)?price|sea\s+of\s+fire|merciless|annihilat\w*
         |stern\s+(?:warning|response)|resolutely|strongly\s+(?:condemn|denounce|protest)\w*)
     | \b(?:condemn|denounc|deplor)\w*\b
+    | \bprovocations?\b|\bfabricat\w+|\bslander\w*|\bdishonest\b|\bhostile\s+forces\b
+    | \b(?:resolute|overwhelming)\s+(?:counter)?(?:action|response|measures?)\b
+    | \benem(?:y|ies)\b|\bstriking\s+back\b|\bcounteraction\b
+    | \b(?:respected|beloved)\s+(?:comrade|leader|marshal)\b|\bwarmly\s+acclaimed\b|\bhurrahs?\b
+    | \b(?:hailed|lauded|likened|characteri[sz]ed|branded)\b
+    | \b(?:called|described|dubbed|termed|labell?ed)\s+[^"“”.]{1,60}?\s+(?:as\s+)?["“]
+    | \bwarn(?:ed|s|ing)?\b[^.]{0,120}\bwould\b
     | \b(?:heroic|glorious|invincible|indomitable|ever-victorious|sacred|revolutionary\s+spirit
         |great\s+(?:victory|leader)|patriotic\s+devotion|iron-willed
         |unprecedented\s+feat|proud\s+(?:achievement|victory)|world-class|miraculous)\b
@@ -104,12 +129,15 @@ _RHETORIC = re.compile(
 _QUOTE = re.compile(r"[\"“”]([^\"“”]{8,})[\"“”]")
 _FACT_MARK = re.compile(
     r"""(?ix)
-    \d
-    | \b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?
-        |millions?)\b
+    (?<![-\w])\d
+    | \b(?:three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?)\b
     | \b(?:January|February|March|April|June|July|August|September|October|November|December)\b
     | \b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday)\b
     """
+)
+_FACT_NOUNS = re.compile(
+    r"(?i)\b(?:shells?|missiles?|rockets?|ammunition|munitions|troops|soldiers|containers"
+    r"|launchers?|drones?|warheads?|satellites?|howitzers?|guns?)\b"
 )
 _FACT_VERBS = re.compile(
     r"(?i)\b(?:fired|launched|shipped|sent|supplied|delivered|deployed|killed|wounded|tested|"
@@ -142,6 +170,10 @@ def not_claim_reason(sentence: str) -> str | None:
             return "rhetoric"
         if not quoted and not _FACT_MARK.search(s):
             return "rhetoric"
+    if _quoted_share(s) >= 0.5 and not (
+        _FACT_MARK.search(s) or _FACT_VERBS.search(s) or _FACT_NOUNS.search(s)
+    ):
+        return "quote"  # a quoted view with no figure, date, deed or weapon in it
     return None
 
 

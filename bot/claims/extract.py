@@ -143,13 +143,18 @@ _TERMINAL = (".", "!", "”", '"', "'", "’", ")", "…")
 
 def is_assertion(sentence: str) -> bool:
     """Whether a sentence asserts something worth judging (not a question, heading, caption...)."""
+    return _sentence_shaped(sentence) and not_claim_reason(sentence.strip()) is None
+
+
+def _sentence_shaped(sentence: str) -> bool:
+    """A full sentence that is not page chrome (rhetoric is judged per fact unit later)."""
     s = sentence.strip()
     words = re.findall(r"[A-Za-z][A-Za-z'’-]*", s)
     if len(words) < 5:
         return False
     if s.endswith(("?", "?”", '?"')):
         return False
-    if _BOILERPLATE.search(s) or not_claim_reason(s) is not None:
+    if _BOILERPLATE.search(s):
         return False
     if not s.endswith(_TERMINAL) and not s.endswith(":"):
         # headings and title-case lines carry no full stop
@@ -538,6 +543,30 @@ def _date_number_tokens(tokens: list[Token], dates: list[DateRef]) -> set[int]:
     return out
 
 
+def _without_title(text: str, title: str | None) -> str:
+    """The body without a leading copy of the headline (scraped pages often start with it)."""
+    body = text.lstrip()
+    head = " ".join((title or "").split())
+    if len(head) < 12:
+        return text
+    flat = " ".join(body[: len(head) * 2].split())
+    if not flat.lower().startswith(head.lower()):
+        return text
+    # walk the body past the headline's characters, whitespace-insensitively
+    i = j = 0
+    while i < len(head) and j < len(body):
+        if body[j].isspace():
+            j += 1
+            continue
+        if head[i].isspace():
+            i += 1
+            continue
+        i += 1
+        j += 1
+    rest = body[j:]
+    return rest if not rest[:1].isalnum() else text
+
+
 def story_context(
     title: str | None, text: str, *, published: datetime, lexicon: Lexicon
 ) -> StoryContext:
@@ -561,16 +590,17 @@ def extract(
     Sentences that are not claims (page chrome, rhetoric, captions, a repeat of the headline)
     are skipped; a sentence holding several facts gives one claim per fact.
     """
+    text = _without_title(text, title)
     context = story_context(title, text, published=published, lexicon=lexicon)
     claims: list[ExtractedClaim] = []
     seen: set[str] = set()
     for sentence in split_sentences(text):
-        if not is_assertion(sentence) or echoes_title(sentence, title):
+        if not _sentence_shaped(sentence) or echoes_title(sentence, title):
             continue
         units = fact_units(sentence)
         for unit in units:
             key = " ".join(unit.lower().split())
-            if key in seen:
+            if key in seen or not_claim_reason(unit) is not None:
                 continue
             seen.add(key)
             attrs = extract_attributes(unit, published=published, lexicon=lexicon)

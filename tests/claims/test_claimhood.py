@@ -148,3 +148,46 @@ def test_extract_judges_units_and_drops_chrome(lexicon: Lexicon) -> None:
     assert story is not None
     assert story.published == PUB.date()
     assert "shell" in story.weapons
+
+
+def test_fact_units_share_the_subject_of_a_coordinated_verb() -> None:
+    assert fact_units(
+        "The navy has tracked two supply ships near the port, and has warned that a third one "
+        "may follow soon."
+    ) == [
+        "The navy has tracked two supply ships near the port.",
+        "The navy has warned that a third one may follow soon.",
+    ]
+
+
+def test_repair_drops_glued_byline_and_photo_credit() -> None:
+    assert repair("By Example Wire staff The plant opened in May.") == "The plant opened in May."
+    fixed = repair("Photo: Example Agency (May 2, 2024) The plant opened in May.")
+    assert fixed.strip() == "The plant opened in May."
+
+
+def test_extract_skips_a_headline_glued_to_the_body(lexicon: Lexicon) -> None:
+    title = "Navy spots two cargo ships at northern port"
+    text = (
+        "Navy spots two cargo ships at northern port The navy said on Friday that two cargo "
+        "ships had docked at the port overnight."
+    )
+    claims = extract(text, published=PUB, lexicon=lexicon, title=title)
+    assert [c.text for c in claims] == [
+        "The navy said on Friday that two cargo ships had docked at the port overnight."
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The broadcaster could not independently verify the report.",
+        "The official spoke on condition of anonymity because the matter is classified.",
+        "The views expressed in this column do not reflect those of the publisher.",
+        "“The world cannot look away from this any longer,” the envoy told the council.",
+        "The minister called the agreement “a historic turning point” for the region.",
+        "The spokesman warned that any such shipment would be met with a strong response.",
+    ],
+)
+def test_more_non_claims(sentence: str) -> None:
+    assert not_claim_reason(sentence) is not None
