@@ -19,16 +19,10 @@ from pysbd.utils import TextSpan
 
 from bot.claims.atoms import fact_units
 from bot.claims.claimhood import echoes_title, not_claim_reason, repair
+from bot.claims.figures import figures
 from bot.claims.lexicon import Lexicon
-from bot.claims.normalize import STOPWORDS, Token, analyze, prepare, word_key
-from bot.claims.types import (
-    Attributes,
-    DateRef,
-    ExtractedClaim,
-    Precision,
-    Quantity,
-    StoryContext,
-)
+from bot.claims.normalize import analyze, prepare
+from bot.claims.types import Attributes, DateRef, ExtractedClaim, Precision, StoryContext
 from bot.corpus.cleaning import NOT_VERB_ING
 
 __all__ = [
@@ -167,95 +161,6 @@ def _sentence_shaped(sentence: str) -> bool:
             return False
     letters = sum(c.isalpha() for c in s)
     return letters >= 0.5 * len(s)
-
-
-# ------------------------------------------------------------------------------ quantities
-
-_ORDINAL_SUFFIX = frozenset({"st", "nd", "rd", "th"})
-_YEAR_MIN, _YEAR_MAX = 1900, 2100
-_MODIFIERS = frozenset(
-    [
-        "more",
-        "than",
-        "over",
-        "about",
-        "around",
-        "some",
-        "nearly",
-        "almost",
-        "roughly",
-        "approximately",
-        "up",
-        "to",
-        "at",
-        "least",
-        "new",
-        "additional",
-        "extra",
-        "further",
-        "other",
-        "large",
-        "small",
-        "big",
-        "major",
-        "older",
-        "modern",
-        "estimated",
-    ]
-)
-
-
-def _quantities(tokens: list[Token], lexicon: Lexicon, date_numbers: set[int]) -> list[Quantity]:
-    out: list[Quantity] = []
-    for i, tok in enumerate(tokens):
-        if tok.value is None:
-            continue
-        if tok.kind == "measure":
-            out.append(Quantity(value=tok.value, unit=tok.ident, text=tok.text))
-            continue
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if nxt is not None and nxt.text in _ORDINAL_SUFFIX:
-            continue  # "70th anniversary"
-        if id(tok) in date_numbers:
-            continue
-        if tok.text in _ONE_WORDS and (nxt is None or nxt.kind == "stop"):
-            continue
-        unit, unit_text = _unit_after(tokens, i + 1, lexicon)
-        is_year = tok.value == int(tok.value) and _YEAR_MIN <= tok.value <= _YEAR_MAX
-        if is_year and (unit is None or unit not in lexicon.units.values()):
-            continue
-        if unit is None:
-            continue
-        out.append(Quantity(value=tok.value, unit=unit, text=f"{tok.text} {unit_text}"))
-    return out
-
-
-_ONE_WORDS = frozenset({"one", "1"})
-_PLURAL_RE = re.compile(r"^[a-z]{3,}[^su]s$")
-
-
-def _unit_after(tokens: list[Token], start: int, lexicon: Lexicon) -> tuple[str | None, str]:
-    """The unit of a count: the longest lexicon unit among the next words, else a plural noun."""
-    words: list[str] = []
-    for tok in tokens[start : start + 4]:
-        if tok.value is not None:
-            break
-        words.extend(tok.text.split())
-    if not words:
-        return None, ""
-    keys = [word_key(w, lexicon.spelling) for w in words]
-    # skip hedges/adjectives right after the number ("100 new missiles", "a dozen more tests")
-    skipped: list[str] = []
-    while keys and words[0] in _MODIFIERS:
-        skipped.append(words.pop(0))
-        keys.pop(0)
-    for length in range(min(lexicon.max_unit, len(keys)), 0, -1):
-        unit = lexicon.units.get(tuple(keys[:length]))
-        if unit is not None:
-            return unit, " ".join(skipped + words[:length])
-    if words and _PLURAL_RE.match(words[0]) and words[0] not in STOPWORDS:
-        return keys[0], " ".join([*skipped, words[0]])
-    return None, ""
 
 
 # ------------------------------------------------------------------------------ dates
@@ -520,8 +425,7 @@ def extract_attributes(sentence: str, *, published: datetime, lexicon: Lexicon) 
             if tok.key != tok.ident and tok.key not in actors:
                 actors.append(tok.key)  # metonym: "Pyongyang" acts for North Korea
     dates = _dates(text, published)
-    date_numbers = _date_number_tokens(tokens, dates)
-    quantities = _quantities(tokens, lexicon, date_numbers)
+    quantities = figures(sentence)
     return Attributes(
         actors=tuple(actors),
         weapons=tuple(weapons),
@@ -529,18 +433,6 @@ def extract_attributes(sentence: str, *, published: datetime, lexicon: Lexicon) 
         quantities=tuple(quantities),
         dates=tuple(dates),
     )
-
-
-def _date_number_tokens(tokens: list[Token], dates: list[DateRef]) -> set[int]:
-    """Number tokens that belong to a date ("July 29", "August 21 to 24")."""
-    numbers_in_dates: set[str] = set()
-    for d in dates:
-        numbers_in_dates.update(re.findall(r"\d+", d.text))
-    out: set[int] = set()
-    for tok in tokens:
-        if tok.kind == "number" and tok.text in numbers_in_dates:
-            out.add(id(tok))
-    return out
 
 
 def _without_title(text: str, title: str | None) -> str:

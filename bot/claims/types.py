@@ -10,20 +10,78 @@ Status = Literal["new", "repeated", "updated"]
 Precision = Literal["day", "month", "year"]
 
 
+# Unit names written before figures.py normalised counted things to plural general names.
+_LEGACY_UNITS = {
+    "container": "containers",
+    "round": "rounds",
+    "troop": "troops",
+    "t": "tons",
+    "day": "days",
+    "week": "weeks",
+    "month": "months",
+    "year": "years",
+    "hour": "hours",
+    "factory": "factories",
+    "vehicle": "vehicles",
+    "drone": "drones",
+    "person": "people",
+    "test": "tests",
+    "mi": "miles",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """A number with its normalised unit ("km", "containers", "rounds", "mm", "days", ...)."""
+    """A figure: value with its normalised unit ("containers", "rounds", "km", "percent", ...).
+
+    ``value`` is the stated number, or the lower bound of a range ("10,000-12,000", "tens of
+    thousands"), so figures compare on what is certain; ``low``/``high`` keep the range.
+    ``qualifier`` is the hedge ("about", "more than", "up to", "at least", "fewer than",
+    "nearly"); ``obj`` what the unit holds ("containers of munitions" -> "munitions"); ``dest``
+    where it went ("to Russia" -> "russia"); ``since`` the baseline ("since mid-2022"). The
+    optional fields default to empty so rows stored before them still load.
+    """
 
     value: float
     unit: str
     text: str
+    low: float | None = None
+    high: float | None = None
+    qualifier: str = ""
+    obj: str = ""
+    dest: str = ""
+    since: str = ""
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None and self.high is not None and self.high > self.low
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "text": self.text}
+        out: dict[str, Any] = {"value": self.value, "unit": self.unit, "text": self.text}
+        if self.low is not None:
+            out["low"] = self.low
+        if self.high is not None:
+            out["high"] = self.high
+        for key in ("qualifier", "obj", "dest", "since"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Quantity:
-        return cls(value=float(data["value"]), unit=str(data["unit"]), text=str(data["text"]))
+        unit = str(data["unit"])
+        low, high = data.get("low"), data.get("high")
+        return cls(
+            value=float(data["value"]),
+            unit=_LEGACY_UNITS.get(unit, unit),
+            text=str(data["text"]),
+            low=None if low is None else float(low),
+            high=None if high is None else float(high),
+            qualifier=str(data.get("qualifier", "")),
+            obj=str(data.get("obj", "")),
+            dest=str(data.get("dest", "")),
+            since=str(data.get("since", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)

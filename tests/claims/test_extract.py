@@ -74,9 +74,9 @@ def quantities(text: str, lexicon: Lexicon) -> set[tuple[float, str]]:
 
 def test_quantities_are_normalised(lexicon: Lexicon) -> None:
     assert quantities("Pyongyang shipped around 6,700 containers of weapons.", lexicon) == {
-        (6700.0, "container")
+        (6700.0, "containers")
     }
-    assert (3_000_000.0, "round") in quantities(
+    assert (3_000_000.0, "rounds") in quantities(
         "They could hold three million rounds of 152mm artillery shells.", lexicon
     )
     assert quantities("It could strike targets 80 kilometres away.", lexicon) == quantities(
@@ -88,9 +88,9 @@ def test_quantities_are_normalised(lexicon: Lexicon) -> None:
         == {(240.0, "mm")}
     )
     assert quantities("The military has conducted over 100 missile tests.", lexicon) == {
-        (100.0, "test")
+        (100.0, "tests")
     }
-    assert quantities("Kim toured factories for three days.", lexicon) == {(3.0, "day")}
+    assert quantities("Kim toured factories for three days.", lexicon) == {(3.0, "days")}
 
 
 def test_years_ordinals_and_model_numbers_are_not_counts(lexicon: Lexicon) -> None:
@@ -181,7 +181,7 @@ def test_extract_keeps_assertions_once_with_positions(lexicon: Lexicon) -> None:
     )
     claims = extract(text, published=PUB, lexicon=lexicon)
     assert [c.position for c in claims] == [0, 1]  # claim order within the article
-    assert claims[0].attrs.quantities[0].unit == "day"
+    assert claims[0].attrs.quantities[0].unit == "days"
     assert claims[1].attrs.weapons == ("shell",)
 
 

@@ -89,10 +89,10 @@ def test_changed_figure_is_updated(lexicon: Lexicon, stored: list[Candidate]) ->
     assert v.status == "updated"
     assert v.matches[0].candidate.claim_id == 2
     (change,) = v.changed
-    assert change.what == "container"
-    assert "6700" in change.old
-    assert "9000" in change.new
-    assert "9000" in v.explanation
+    assert change.what == "containers"
+    assert "6,700" in change.old
+    assert "9,000" in change.new
+    assert "9,000" in v.explanation
 
 
 def test_shifted_date_is_updated(lexicon: Lexicon, stored: list[Candidate]) -> None:
