@@ -332,9 +332,32 @@ _HAPPENING = re.compile(
 )
 
 
+# Who an actor speaks or acts for: Kim and state media act for North Korea, the NIS for Seoul.
+_SIDE = {
+    "kim": "northkorea",
+    "kimyojong": "northkorea",
+    "statemedia": "northkorea",
+    "sknis": "southkorea",
+    "skdefence": "southkorea",
+    "skunification": "southkorea",
+    "yoon": "southkorea",
+    "yonhap": "southkorea",
+    "usofficials": "usa",
+    "biden": "usa",
+    "trump": "usa",
+    "rudefence": "russia",
+    "shoigu": "russia",
+    "putin": "russia",
+    "zelensky": "ukraine",
+    "uaintel": "ukraine",
+}
+
+
 def _actors_agree(mine: Sequence[str], theirs: Sequence[str]) -> bool:
-    """Both name someone in common, or one of them names no one."""
-    return not mine or not theirs or bool(set(mine) & set(theirs))
+    """Both name someone in common (or the same side), or one of them names no one."""
+    if not mine or not theirs:
+        return True
+    return bool({_SIDE.get(a, a) for a in mine} & {_SIDE.get(a, a) for a in theirs})
 
 
 def _ratio(a: Quantity, b: Quantity) -> float:
