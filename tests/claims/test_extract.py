@@ -189,7 +189,7 @@ def test_extract_keeps_assertions_once_with_positions(lexicon: Lexicon) -> None:
     ("a", "b"),
     [
         ("the army met to discuss warfare plans", "the military met to discuss war plans"),
-        ("state media mentioned extra exams", "state media said more tests"),
+        ("state media stated extra exams", "state media said more tests"),
         ("Shoigu's go to to North Korea", "Shoigu's visit to North Korea"),
         ("Kim Jong-un modernised the weapons", "Kim Jong Un modernized the weapons"),
         ("U.S. officials", "US officials"),
@@ -204,7 +204,8 @@ def test_normalize_tokens_are_plain_words(lexicon: Lexicon) -> None:
         "Russian Defense Minister Sergei Shoigu’s 240-millimetre “rockets”, 6,700 containers!",
         lexicon,
     )
-    assert toks == ["shoigu", "240mm", "missile", "6700", "contain"]
+    # the office and the person stay apart: ministers change, the role goes on
+    assert toks == ["rudefence", "shoigu", "240mm", "missile", "6700", "contain"]
     assert all((t.isalnum() and t.islower()) or t.isdigit() for t in toks)
 
 
