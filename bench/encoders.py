@@ -1,6 +1,8 @@
 """Peer sentence encoders for the model benches, and a parity check of the ONNX encoder.
 
     python bench/encoders.py parity      # ONNX int8 vs fp32 (numpy) vs torch, on ~50 sentences
+    python bench/encoders.py eval numpy-fp32 /work/shared/eval/dev_claims.jsonl
+                                         # `nkwatch seed` + `nkwatch eval` with that encoder
 
 The product encoder is ``bot.claims.semantic.SentenceEncoder`` (int8 ONNX on onnxruntime). The
 peers here exist only to measure it:
@@ -13,6 +15,7 @@ peers here exist only to measure it:
 eval can swap the engine's encoder (``patch_engine(kind)``).
 """
 
+# ruff: noqa: PLC0415  (optional and heavy modules are imported where they are used)
 from __future__ import annotations
 
 import json
@@ -179,7 +182,7 @@ def parity() -> None:
     for kind in KINDS:
         try:
             embs[kind] = np.asarray(make(kind).encode(texts), dtype=np.float64)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"{kind}: unavailable ({exc})")
     print(f"{len(texts)} sentences; pairwise cosine matrices compared")
     names = list(embs)
@@ -195,8 +198,27 @@ def parity() -> None:
             )
 
 
+def run_eval(kind: str, path: str) -> None:
+    """`nkwatch seed` then `nkwatch eval PATH` on a fresh SQLite file, with the ``kind`` encoder."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["NKWATCH_DATABASE_URL"] = f"sqlite:///{tmp}/eval.db"
+        os.environ["NKWATCH_SEMANTIC"] = "on"
+        patch_engine(kind)
+        for args in (["seed"], ["eval", path]):
+            result = CliRunner().invoke(cli, args, catch_exceptions=False)
+            print(result.output)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["parity"]:
         parity()
+    elif sys.argv[1:2] == ["eval"] and len(sys.argv) == 4:
+        run_eval(sys.argv[2], sys.argv[3])
     else:
         print(__doc__)

@@ -120,7 +120,8 @@ def load_tokenizer(max_length: int) -> Tokenizer:
     )
 
     vocab = models.WordPiece.read_file(str(VOCAB_PATH))
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    unk = "[UNK]"
+    tok = Tokenizer(models.WordPiece(vocab, unk_token=unk, max_input_chars_per_word=100))
     tok.normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
     )
