@@ -28,7 +28,11 @@ _TRAIL = re.compile(
     r"\s*([.!]?[\"”’']?)$"
 )
 # Clause joints: "; ", ", while ", ", whereas ", ", but ", ", and " before a new subject.
-_JOINT = re.compile(r";\s+|,\s+(?:while|whereas|but|and)\s+")
+_JOINT = re.compile(
+    r";\s+|,\s+(?:while|whereas|but|and)\s+"
+    r"|\s+(?:and|but)\s+(?=(?:has|have|had|is|was|will|also)\s)"
+)
+_OWN_ATTRIBUTION = re.compile(rf"^[^,]{{0,60}}?\b{_SPEECH}\b")
 _FINITE = re.compile(  # lower-case only: "United" is not a past tense
     r"\b(?:is|are|was|were|has|have|had|will|would|could|can|may|might|did|does|do|said"
     r"|says|[a-z]{3,}ed|flew|sent|sold|made|built|hit|struck|began|took|held|met|went|saw|told"
@@ -100,7 +104,7 @@ def _split_joints(body: str) -> list[str]:
             if _is_clause(right):
                 cut = (left, right)
                 break
-            if m.group(0).rstrip().endswith(("and", "but")):
+            if m.group(0).strip(" ,") in ("and", "but"):
                 shared = _shared_subject(left, right)
                 if shared is not None:
                     pieces.append(left)
@@ -143,7 +147,8 @@ def fact_units(sentence: str) -> list[str]:
     out: list[str] = []
     for unit in units:
         core = unit.strip().rstrip(",;")
-        piece = lead + core if lead else _capital(core)
+        own = _OWN_ATTRIBUTION.match(core) is not None
+        piece = lead + core if lead and not own else _capital(core)
         if trail:
             piece = f"{piece}, {trail}"
         out.append(_close(piece, end if end in ".!" else "."))

@@ -16,9 +16,9 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rapidfuzz import fuzz
 
@@ -36,6 +36,9 @@ from bot.claims.types import (
     Verdict,
 )
 from bot.corpus.cleaning import NOT_VERB_ING
+
+if TYPE_CHECKING:
+    from bot.claims.pairs import PairScorer
 
 __all__ = ["CandidateScore", "JudgeParams", "TokenSets", "judge", "main_clause", "score_candidates"]
 
@@ -82,6 +85,11 @@ class JudgeParams:
     # stories published this close, with no clash of the stories' weapons.
     context_days: int = 7
     weekday_window_days: int = 6  # relative dates of stories this close compare as dates
+    # The pair scorer (when on) re-scores the best few candidates: its probability that the two
+    # sentences state the same fact moves the score by pair_weight * (p - pair_center).
+    pair_top: int = 5
+    pair_weight: float = 0.3
+    pair_center: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -678,6 +686,36 @@ def _quote(text: str, limit: int = 90) -> str:
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
+def rescore_pairs(
+    claim: ExtractedClaim,
+    scored: Sequence[CandidateScore],
+    pairs: PairScorer,
+    params: JudgeParams,
+) -> list[CandidateScore]:
+    """The best few candidates re-scored with the pair model, all re-sorted best first.
+
+    The model reads the two sentences whole, so a paraphrase the lexical overlap misses comes
+    up and a look-alike about another fact goes down; the attribute rules keep their say.
+    """
+    head = list(scored[: params.pair_top])
+    if not head:
+        return list(scored)
+    probs = pairs.score([(claim.text, s.candidate.text) for s in head])
+    moved = [
+        replace(
+            s,
+            score=max(
+                0.0, min(1.0, s.score + params.pair_weight * (float(pr) - params.pair_center))
+            ),
+            notes=(*s.notes, f"pair {float(pr):.2f}"),
+        )
+        for s, pr in zip(head, probs, strict=True)
+    ]
+    out = moved + list(scored[params.pair_top :])
+    out.sort(key=lambda s: (-s.score, -s.similarity, s.candidate.claim_id))
+    return out
+
+
 def judge(
     claim: ExtractedClaim,
     candidates: Sequence[Candidate],
@@ -685,10 +723,17 @@ def judge(
     lexicon: Lexicon,
     params: JudgeParams | None = None,
     tokens: TokenSets | None = None,
+    pairs: PairScorer | None = None,
 ) -> Verdict:
-    """The verdict on one claim against the candidates retrieval found (all scored, best first)."""
+    """The verdict on one claim against the candidates retrieval found (all scored, best first).
+
+    With ``pairs`` (the model path) the best few are re-scored by the pair model; without it the
+    judge is lexical (plus the encoder's cosine when retrieval has one).
+    """
     p = params or JudgeParams()
     scored = score_candidates(claim, candidates, lexicon=lexicon, params=p, tokens=tokens)
+    if pairs is not None:
+        scored = rescore_pairs(claim, scored, pairs, p)
     matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
     if not scored:
         return Verdict(

@@ -191,3 +191,19 @@ def test_extract_skips_a_headline_glued_to_the_body(lexicon: Lexicon) -> None:
 )
 def test_more_non_claims(sentence: str) -> None:
     assert not_claim_reason(sentence) is not None
+
+
+def test_fact_units_split_verb_phrases_without_comma_and_keep_own_attribution() -> None:
+    assert fact_units(
+        "The navy launched its first patrol drone in May and has said it plans to build ten more."
+    ) == [
+        "The navy launched its first patrol drone in May.",
+        "The navy has said it plans to build ten more.",
+    ]
+    assert fact_units(
+        "The ministry said that the plant had reopened in March, and Tokyo says it has since "
+        "doubled its output."
+    ) == [
+        "The ministry said that the plant had reopened in March.",
+        "Tokyo says it has since doubled its output.",
+    ]
