@@ -59,24 +59,66 @@ def _same_figure(a: Quantity, b: Quantity, params: JudgeParams) -> bool:
 
 
 def compare_quantities(
-    claim: Attributes, cand: Attributes, params: JudgeParams
+    claim: Attributes,
+    cand: Attributes,
+    params: JudgeParams,
+    *,
+    text: str = "",
+    cand_text: str = "",
 ) -> tuple[int, list[Change]]:
+    """How many of the claim's figures the stored claim gives too, and which it gives otherwise.
+
+    A figure that is not the same quantity is no change: values too far apart, what came back
+    against what was sent, casualties against troops sent. When one figure of a unit agrees,
+    the claim lists items ("170mm guns and 240mm launchers"), so the others are no change either.
+    """
     agree = 0
-    changes: list[Change] = []
+    agreed_units: set[str] = set()
+    pending: list[tuple[Quantity, Quantity]] = []
     for q in claim.quantities:
-        same_unit = [c for c in cand.quantities if unit_key(c.unit) == unit_key(q.unit)]
+        same_unit = [
+            c
+            for c in cand.quantities
+            if unit_key(c.unit) == unit_key(q.unit)
+            and _same_quantity(q, c, text, cand_text, params)
+        ]
         if not same_unit:
             continue
         if any(_same_figure(q, c, params) for c in same_unit):
             agree += 1
+            agreed_units.add(unit_key(q.unit))
             continue
         old = min(
             same_unit, key=lambda c: abs(math.log((abs(c.value) + 1e-9) / (abs(q.value) + 1e-9)))
         )
-        if unit_key(q.unit) in RUNNING_UNITS and _ratio(q, old) > params.series_max_ratio:
-            continue  # "two captured soldiers" is not a new value of "11,000 troops"
-        changes.append(Change(what=q.unit, old=_fmt_q(old), new=_fmt_q(q)))
+        pending.append((q, old))
+    changes = [
+        Change(what=q.unit, old=_fmt_q(old), new=_fmt_q(q))
+        for q, old in pending
+        if unit_key(q.unit) not in agreed_units
+    ]
     return agree, changes
+
+
+# What a side got in return is not what it sent.
+_RECEIPT = re.compile(r"(?i)\b(?:received|receiving|receives|in\s+return|obtained|imported)\b")
+_CASUALTY = re.compile(r"(?i)\b(?:killed|wounded|injured|dead|deaths?|casualt\w*|toll)\b")
+
+
+def _same_quantity(
+    q: Quantity, c: Quantity, text: str, cand_text: str, params: JudgeParams
+) -> bool:
+    """Whether two figures of one unit can be values of the same quantity."""
+    if unit_key(q.unit) in RUNNING_UNITS and _ratio(q, c) > params.series_max_ratio:
+        return False  # "two captured soldiers" is not a new value of "11,000 troops"
+    sources = {m.group(1).lower() for m in _FROM.finditer(text)}
+    if (c.dest and c.dest in sources) or any(
+        re.search(rf"(?i)\bto\s+(?:the\s+)?{re.escape(x)}\b", cand_text) for x in sources
+    ):
+        return False  # what came back from Russia is not what was sent to it
+    if text and cand_text:
+        return all(bool(r.search(text)) == bool(r.search(cand_text)) for r in (_CASUALTY, _RECEIPT))
+    return True
 
 
 _SAME_COUNT = {"missiles": "tests"}
@@ -144,7 +186,12 @@ _FROM = re.compile(r"(?i)\bfrom\s+(?:the\s+)?([a-z]+)")
 
 
 def running_series(
-    claim: Attributes, cand: Attributes, params: JudgeParams, text: str = ""
+    claim: Attributes,
+    cand: Attributes,
+    params: JudgeParams,
+    *,
+    text: str = "",
+    cand_text: str = "",
 ) -> tuple[bool, Change | None] | None:
     """A running figure both claims give: (values agree, the change if not); None if none."""
     for q in claim.quantities:
@@ -152,14 +199,10 @@ def running_series(
         if key not in RUNNING_UNITS:
             continue
         for c in cand.quantities:
-            if unit_key(c.unit) != key:
+            if unit_key(c.unit) != key or not _same_quantity(q, c, text, cand_text, params):
                 continue
             if (q.obj and c.obj and q.obj != c.obj) or (q.dest and c.dest and q.dest != c.dest):
                 continue
-            if _ratio(q, c) > params.series_max_ratio:
-                continue
-            if c.dest and c.dest in {m.group(1).lower() for m in _FROM.finditer(text)}:
-                continue  # what came back from Russia is not what was sent to it
             if _same_figure(q, c, params):
                 return True, None
             return False, Change(what=q.unit, old=_fmt_q(c), new=_fmt_q(q))

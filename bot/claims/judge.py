@@ -331,7 +331,9 @@ def score_candidates(
         if conflict(claim.attrs.places, attrs.places, metonyms):
             score -= p.place_conflict_penalty
             notes.append("different places")
-        agree, q_changes = compare_quantities(claim.attrs, attrs, p)
+        agree, q_changes = compare_quantities(
+            claim.attrs, attrs, p, text=claim.text, cand_text=cand.text
+        )
         if claim.attrs.quantities and not agree and not q_changes:
             score -= p.unmatched_figure_penalty
             notes.append("figure not in stored claim")
@@ -344,7 +346,7 @@ def score_candidates(
         changes = tuple(q_changes + d_changes)
         if changes:
             score -= p.change_penalty
-        series = running_series(claim.attrs, attrs, p, claim.text)
+        series = running_series(claim.attrs, attrs, p, text=claim.text, cand_text=cand.text)
         if (
             series is not None
             and outcome != "far"

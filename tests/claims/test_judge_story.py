@@ -172,3 +172,46 @@ def test_generic_sentence_matches_only_within_its_happening(lexicon: Lexicon) ->
         title="More details of North Korea's cruise missile test",
     )
     assert judge(follow_up[1], cands, lexicon=lexicon).status == "repeated"
+
+
+def test_casualties_are_not_troops_sent(lexicon: Lexicon) -> None:
+    cands = stored(
+        "The North has sent some 9,000 troops to the front, officials said.",
+        datetime(2024, 2, 10, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "Some 3,000 North Korean troops have been killed or wounded at the front, officials said.",
+        datetime(2024, 4, 1, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status != "updated"
+
+
+def test_what_came_back_is_not_what_was_sent(lexicon: Lexicon) -> None:
+    cands = stored(
+        "The North has sent about 3,000 containers of shells to the Example Republic.",
+        datetime(2024, 2, 10, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "In return, the North has received about 5,000 containers from the Example Republic.",
+        datetime(2024, 4, 1, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status != "updated"
+
+
+def test_a_listed_caliber_is_not_a_changed_one(lexicon: Lexicon) -> None:
+    cands = stored(
+        "The North has supplied 240mm rocket launchers and self-propelled guns, officials said.",
+        datetime(2024, 2, 10, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "The North has supplied 170mm self-propelled guns and 240mm rocket launchers, officials "
+        "said.",
+        datetime(2024, 4, 1, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status == "repeated"
