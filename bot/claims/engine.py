@@ -24,6 +24,7 @@ from bot.claims.index import Analyzer, ClaimIndex, Hit
 from bot.claims.judge import JudgeParams, TokenSets
 from bot.claims.judge import judge as judge_claim
 from bot.claims.lexicon import Lexicon, load_lexicon
+from bot.claims.pairs import PairScorer, load_pair_scorer
 from bot.claims.semantic import Encoder, from_bytes, load_encoder, to_bytes
 from bot.claims.types import (
     Attributes,
@@ -165,13 +166,18 @@ class ClaimEngine:
         judge: JudgeFn | None = None,
         params: JudgeParams | None = None,
         semantic_weight: float = 0.7,
+        pairs: PairScorer | None = None,
     ) -> None:
         self.sessions = sessions
         self.lexicon = lexicon
         self.encoder = encoder
         self.tokens = TokenSets(lexicon)
         self._judge: JudgeFn = judge or partial(
-            judge_claim, lexicon=lexicon, params=params or JudgeParams(), tokens=self.tokens
+            judge_claim,
+            lexicon=lexicon,
+            params=params or JudgeParams(),
+            tokens=self.tokens,
+            pairs=pairs,
         )
         self.index = ClaimIndex(
             Analyzer(self.tokens.sequence, stem=False),
@@ -188,6 +194,8 @@ class ClaimEngine:
     ) -> ClaimEngine:
         lexicon = load_lexicon(settings.lexicon_file)
         encoder = kwargs.pop("encoder", None) or load_encoder(settings.semantic)
+        if "pairs" not in kwargs and encoder is not None:
+            kwargs["pairs"] = load_pair_scorer(settings.semantic, encoder=encoder)
         return cls(sessions, lexicon=lexicon, encoder=encoder, **kwargs)
 
     @property
@@ -384,7 +392,12 @@ class ClaimEngine:
         return verdicts
 
     def _extract(self, article: Article) -> list[ExtractedClaim]:
-        return extract(article.text or "", published=story_time(article), lexicon=self.lexicon)
+        return extract(
+            article.text or "",
+            published=story_time(article),
+            lexicon=self.lexicon,
+            title=article.title,
+        )
 
     # -- backfill ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -16,10 +17,12 @@ import pysbd
 from dateutil.relativedelta import relativedelta
 from pysbd.utils import TextSpan
 
+from bot.claims.atoms import fact_units
+from bot.claims.claimhood import echoes_title, not_claim_reason, repair
 from bot.claims.figures import figures
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import analyze, prepare
-from bot.claims.types import Attributes, DateRef, ExtractedClaim, Precision
+from bot.claims.types import Attributes, DateRef, ExtractedClaim, Precision, StoryContext
 from bot.corpus.cleaning import NOT_VERB_ING
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
     "extract_attributes",
     "is_assertion",
     "split_sentences",
+    "story_context",
 ]
 
 # ------------------------------------------------------------------------------ sentences
@@ -65,9 +69,13 @@ def _segmenter() -> pysbd.Segmenter:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; line breaks are hard boundaries (headings, captions stand alone)."""
+    """Sentences of ``text``; line breaks are hard boundaries (headings, captions stand alone).
+
+    Scrape damage is repaired first (a full stop glued to the next sentence, inline datelines
+    and credits), so a page without spaces after its full stops still splits.
+    """
     out: list[str] = []
-    for raw_block in re.split(r"\n\s*", text):
+    for raw_block in re.split(r"\n\s*", repair(text)):
         block = raw_block.strip()
         if not block:
             continue
@@ -129,6 +137,11 @@ _TERMINAL = (".", "!", "”", '"', "'", "’", ")", "…")
 
 def is_assertion(sentence: str) -> bool:
     """Whether a sentence asserts something worth judging (not a question, heading, caption...)."""
+    return _sentence_shaped(sentence) and not_claim_reason(sentence.strip()) is None
+
+
+def _sentence_shaped(sentence: str) -> bool:
+    """A full sentence that is not page chrome (rhetoric is judged per fact unit later)."""
     s = sentence.strip()
     words = re.findall(r"[A-Za-z][A-Za-z'’-]*", s)
     if len(words) < 5:
@@ -422,17 +435,73 @@ def extract_attributes(sentence: str, *, published: datetime, lexicon: Lexicon) 
     )
 
 
-def extract(text: str, *, published: datetime, lexicon: Lexicon) -> list[ExtractedClaim]:
-    """The asserting sentences of an article, each with its attributes; repeats dropped."""
+def _without_title(text: str, title: str | None) -> str:
+    """The body without a leading copy of the headline (scraped pages often start with it)."""
+    body = text.lstrip()
+    head = " ".join((title or "").split())
+    if len(head) < 12:
+        return text
+    flat = " ".join(body[: len(head) * 2].split())
+    if not flat.lower().startswith(head.lower()):
+        return text
+    # walk the body past the headline's characters, whitespace-insensitively
+    i = j = 0
+    while i < len(head) and j < len(body):
+        if body[j].isspace():
+            j += 1
+            continue
+        if head[i].isspace():
+            i += 1
+            continue
+        i += 1
+        j += 1
+    rest = body[j:]
+    return rest if not rest[:1].isalnum() else text
+
+
+def story_context(
+    title: str | None, text: str, *, published: datetime, lexicon: Lexicon
+) -> StoryContext:
+    """The happening a story reports: the weapons, places and actors of its headline and lead."""
+    lead = " ".join(split_sentences(text)[:2])
+    head = extract_attributes(title or "", published=published, lexicon=lexicon)
+    body = extract_attributes(lead, published=published, lexicon=lexicon)
+    return StoryContext(
+        published=published.date(),
+        weapons=head.weapons or body.weapons,
+        places=head.places or body.places,
+        actors=tuple(dict.fromkeys(head.actors + body.actors)),
+    )
+
+
+def extract(
+    text: str, *, published: datetime, lexicon: Lexicon, title: str | None = None
+) -> list[ExtractedClaim]:
+    """The facts an article asserts, each with its attributes and its story's context.
+
+    Sentences that are not claims (page chrome, rhetoric, captions, a repeat of the headline)
+    are skipped; a sentence holding several facts gives one claim per fact.
+    """
+    text = _without_title(text, title)
+    context = story_context(title, text, published=published, lexicon=lexicon)
     claims: list[ExtractedClaim] = []
     seen: set[str] = set()
-    for position, sentence in enumerate(split_sentences(text)):
-        if not is_assertion(sentence):
+    for sentence in split_sentences(text):
+        if not _sentence_shaped(sentence) or echoes_title(sentence, title):
             continue
-        key = " ".join(sentence.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        attrs = extract_attributes(sentence, published=published, lexicon=lexicon)
-        claims.append(ExtractedClaim(text=sentence, position=position, attrs=attrs))
+        units = fact_units(sentence)
+        for unit in units:
+            key = " ".join(unit.lower().split())
+            if key in seen or not_claim_reason(unit) is not None:
+                continue
+            seen.add(key)
+            attrs = extract_attributes(unit, published=published, lexicon=lexicon)
+            claims.append(
+                ExtractedClaim(
+                    text=unit,
+                    position=len(claims),
+                    attrs=replace(attrs, story=context),
+                    sentence=sentence if len(units) > 1 else "",
+                )
+            )
     return claims

@@ -16,30 +16,40 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
-from bot.claims.extract import date_explicitness, extract_attributes
+from bot.claims.compare import (
+    SERIES,
+    DateOutcome,
+    actors_agree,
+    compare_dates,
+    compare_quantities,
+    conflict,
+    other_happening,
+    running_series,
+    unit_key,
+    weapon_conflict,
+)
+from bot.claims.extract import extract_attributes
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import normalize_tokens
 from bot.claims.types import (
     Attributes,
     Candidate,
     Change,
-    DateRef,
     ExtractedClaim,
     Match,
-    Quantity,
     Verdict,
 )
 from bot.corpus.cleaning import NOT_VERB_ING
 
-__all__ = ["CandidateScore", "JudgeParams", "TokenSets", "judge", "main_clause", "score_candidates"]
+if TYPE_CHECKING:
+    from bot.claims.pairs import PairScorer
 
-DateOutcome = Literal["none", "agree", "shift", "far"]
+__all__ = ["CandidateScore", "JudgeParams", "TokenSets", "judge", "main_clause", "score_candidates"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +80,23 @@ class JudgeParams:
     restate_min_containment: float = 0.9
     restate_min_tokens: int = 4  # distinct content tokens in the stored main clause
     restate_weight: float = 0.55  # similarity credited to a whole restatement
+    # A running figure (containers shipped, troops sent, casualties) reported again, however
+    # worded: same counted thing, overlapping actors, some shared wording, a plausible ratio.
+    series_min_similarity: float = 0.2
+    series_score: float = 0.5  # the score a running-figure match gets at least
+    series_max_ratio: float = 8.0  # values further apart are different quantities
+    # A discrete happening (launch, strike, visit) dated this many days from the stored one is
+    # another happening, not a corrected date.
+    happening_gap_days: int = 2
+    # A generic claim ("Kim watched the launch") matches only claims of the same happening:
+    # stories published this close, with no clash of the stories' weapons.
+    context_days: int = 7
+    weekday_window_days: int = 6  # relative dates of stories this close compare as dates
+    # The pair scorer (when on) re-scores the best few candidates: its probability that the two
+    # sentences state the same fact moves the score by pair_weight * (p - pair_center).
+    pair_top: int = 5
+    pair_weight: float = 0.2
+    pair_center: float = 0.65
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,112 +278,6 @@ def _restated(
 # ------------------------------------------------------------------------------ attributes
 
 
-def _q_equal(a: float, b: float, params: JudgeParams) -> bool:
-    return abs(a - b) <= params.quantity_equal_tolerance * max(abs(a), abs(b), 1.0)
-
-
-def _fmt_q(q: Quantity) -> str:
-    return q.text.strip() or f"{q.value:g} {q.unit}"
-
-
-def _compare_quantities(
-    claim: Attributes, cand: Attributes, params: JudgeParams
-) -> tuple[int, list[Change]]:
-    agree = 0
-    changes: list[Change] = []
-    for q in claim.quantities:
-        same_unit = [c for c in cand.quantities if c.unit == q.unit]
-        if not same_unit:
-            continue
-        if any(_q_equal(q.value, c.value, params) for c in same_unit):
-            agree += 1
-            continue
-        old = min(
-            same_unit, key=lambda c: abs(math.log((abs(c.value) + 1e-9) / (abs(q.value) + 1e-9)))
-        )
-        changes.append(Change(what=q.unit, old=_fmt_q(old), new=_fmt_q(q)))
-    return agree, changes
-
-
-def _gap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
-    if a_start <= b_end and b_start <= a_end:
-        return 0
-    return abs((a_start - b_start).days)
-
-
-def _shift_year(d: date, year: int) -> date:
-    try:
-        return d.replace(year=year)
-    except ValueError:  # 29 February
-        return d.replace(year=year, day=28)
-
-
-def _compare_dates(
-    claim: Attributes, cand: Candidate, cand_attrs: Attributes, params: JudgeParams
-) -> tuple[DateOutcome, list[Change]]:
-    """Compare only what the claim states: its years if given, else its calendar days."""
-    outcome: DateOutcome = "none"
-    changes: list[Change] = []
-    rank = {"none": 0, "agree": 1, "shift": 2, "far": 3}
-    for ref in claim.dates:
-        kind = date_explicitness(ref)
-        if kind == "relative":
-            continue
-        best: tuple[int, DateRef] | None = None
-        for other in cand_attrs.dates:
-            if kind == "absolute":
-                gap = _gap_days(ref.start, ref.end, other.start, other.end)
-            else:
-                gap = min(
-                    _gap_days(
-                        _shift_year(ref.start, y),
-                        _shift_year(ref.end, y + (ref.end.year - ref.start.year)),
-                        other.start,
-                        other.end,
-                    )
-                    for y in (other.start.year - 1, other.start.year, other.start.year + 1)
-                )
-            if best is None or gap < best[0]:
-                best = (gap, other)
-        this: DateOutcome
-        if best is None:
-            published = cand.published.date() if cand.published is not None else None
-            if (
-                kind == "absolute"
-                and published is not None
-                and ref.start > published + timedelta(days=params.published_slack_days)
-            ):
-                this = "far"  # the claim's event is after the stored article was written
-            else:
-                continue
-        elif best[0] == 0:
-            this = "agree"
-        elif best[0] <= params.date_shift_days and (
-            ref.precision == best[1].precision or ref.precision == "day"
-        ):
-            this = "shift"
-            changes.append(Change(what="date", old=best[1].text, new=ref.text))
-        else:
-            this = "far"
-        if rank[this] > rank[outcome]:
-            outcome = this
-    if outcome == "far":
-        changes = []
-    return outcome, changes
-
-
-def _weapon_conflict(mine: Sequence[str], theirs: Sequence[str], generic: set[str]) -> bool:
-    """The claim names a specific weapon the candidate, which does talk weapons, never names."""
-    specific = {w for w in mine if w not in generic}
-    return bool(specific) and bool(theirs) and not (specific & set(theirs))
-
-
-def _conflict(mine: Sequence[str], theirs: Sequence[str], ignore: set[str]) -> bool:
-    a = {x for x in mine if x not in ignore}
-    b = {x for x in theirs if x not in ignore}
-    return bool(a) and bool(b) and not (a & b)
-
-
 # ------------------------------------------------------------------------------ scoring
 
 
@@ -397,30 +318,46 @@ def score_candidates(
             sim = restated
             notes.append(RESTATES)
         score = sim
-        if _weapon_conflict(claim.attrs.weapons, attrs.weapons, generic):
+        if weapon_conflict(claim.attrs.weapons, attrs.weapons, generic):
             score -= p.weapon_conflict_penalty
             notes.append("different weapons")
-        if _conflict(
-            [q.unit for q in claim.attrs.quantities], [q.unit for q in attrs.quantities], set()
+        if conflict(
+            [unit_key(q.unit) for q in claim.attrs.quantities],
+            [unit_key(q.unit) for q in attrs.quantities],
+            set(),
         ):
             score -= p.unit_conflict_penalty
             notes.append("counts different things")
-        if _conflict(claim.attrs.places, attrs.places, metonyms):
+        if conflict(claim.attrs.places, attrs.places, metonyms):
             score -= p.place_conflict_penalty
             notes.append("different places")
-        agree, q_changes = _compare_quantities(claim.attrs, attrs, p)
+        agree, q_changes = compare_quantities(
+            claim.attrs, attrs, p, text=claim.text, cand_text=cand.text
+        )
         if claim.attrs.quantities and not agree and not q_changes:
             score -= p.unmatched_figure_penalty
             notes.append("figure not in stored claim")
         if agree:
             score += p.quantity_agree_bonus
-        outcome, d_changes = _compare_dates(claim.attrs, cand, attrs, p)
+        outcome, d_changes = compare_dates(claim.attrs, cand, attrs, p, claim.text)
         if outcome == "far":
             score -= p.date_far_penalty
             notes.append("different time")
         changes = tuple(q_changes + d_changes)
         if changes:
             score -= p.change_penalty
+        series = running_series(claim.attrs, attrs, p, text=claim.text, cand_text=cand.text)
+        if (
+            series is not None
+            and outcome != "far"
+            and sim >= p.series_min_similarity
+            and actors_agree(claim.attrs.actors, attrs.actors)
+        ):
+            score = max(score, p.series_score + 0.1 * sim)
+            notes.append(SERIES)
+        if other_happening(claim, attrs, generic, p):
+            score = min(score, p.threshold - 0.1)  # however alike the words: another fact
+            notes.append("another happening")
         out.append(
             CandidateScore(
                 candidate=cand,
@@ -437,6 +374,23 @@ def score_candidates(
     return out
 
 
+def _pick_series(scored: Sequence[CandidateScore], threshold: float) -> CandidateScore | None:
+    """Among running-figure matches, the same value if one gives it, else the latest value."""
+    series = [s for s in scored if SERIES in s.notes and s.score >= threshold]
+    if not series:
+        return None
+    agreeing = [s for s in series if not s.changes]
+    if agreeing:
+        return agreeing[0]
+    return max(
+        series,
+        key=lambda s: (
+            s.candidate.published.timestamp() if s.candidate.published else 0.0,
+            s.score,
+        ),
+    )
+
+
 def _where(c: Candidate) -> str:
     parts = [c.source or c.article_title or c.url or f"claim {c.claim_id}"]
     if c.published is not None:
@@ -449,6 +403,36 @@ def _quote(text: str, limit: int = 90) -> str:
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
+def rescore_pairs(
+    claim: ExtractedClaim,
+    scored: Sequence[CandidateScore],
+    pairs: PairScorer,
+    params: JudgeParams,
+) -> list[CandidateScore]:
+    """The best few candidates re-scored with the pair model, all re-sorted best first.
+
+    The model reads the two sentences whole, so a paraphrase the lexical overlap misses comes
+    up and a look-alike about another fact goes down; the attribute rules keep their say.
+    """
+    head = list(scored[: params.pair_top])
+    if not head:
+        return list(scored)
+    probs = pairs.score([(claim.text, s.candidate.text) for s in head])
+    moved = [
+        replace(
+            s,
+            score=max(
+                0.0, min(1.0, s.score + params.pair_weight * (float(pr) - params.pair_center))
+            ),
+            notes=(*s.notes, f"pair {float(pr):.2f}"),
+        )
+        for s, pr in zip(head, probs, strict=True)
+    ]
+    out = moved + list(scored[params.pair_top :])
+    out.sort(key=lambda s: (-s.score, -s.similarity, s.candidate.claim_id))
+    return out
+
+
 def judge(
     claim: ExtractedClaim,
     candidates: Sequence[Candidate],
@@ -456,16 +440,29 @@ def judge(
     lexicon: Lexicon,
     params: JudgeParams | None = None,
     tokens: TokenSets | None = None,
+    pairs: PairScorer | None = None,
 ) -> Verdict:
-    """The verdict on one claim against the candidates retrieval found (all scored, best first)."""
+    """The verdict on one claim against the candidates retrieval found (all scored, best first).
+
+    With ``pairs`` (the model path) the best few are re-scored by the pair model; without it the
+    judge is lexical (plus the encoder's cosine when retrieval has one).
+    """
     p = params or JudgeParams()
     scored = score_candidates(claim, candidates, lexicon=lexicon, params=p, tokens=tokens)
+    if pairs is not None:
+        scored = rescore_pairs(claim, scored, pairs, p)
     matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
     if not scored:
         return Verdict(
             status="new", score=0.0, explanation="New: nothing stored resembles this claim."
         )
     top = scored[0]
+    if SERIES in top.notes:
+        pick = _pick_series(scored, p.threshold)
+        if pick is not None and pick is not top:
+            top = pick
+            scored = [pick, *(s for s in scored if s is not pick)]
+            matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
 
     # A claim that names a clearly different time than the similar stored claims is a new event,
     # even when an undated stored claim happens to read alike.

@@ -112,6 +112,39 @@ class DateRef:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryContext:
+    """The happening a story reports (from its headline and lead), shared by all its claims.
+
+    A generic sentence ("Kim watched the launch, state media said") is a fact about its own
+    story's happening; the judge compares contexts so it matches only within the same one.
+    """
+
+    published: date
+    weapons: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "published": self.published.isoformat(),
+            "weapons": list(self.weapons),
+            "places": list(self.places),
+            "actors": list(self.actors),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> StoryContext | None:
+        if not data or "published" not in data:
+            return None
+        return cls(
+            published=date.fromisoformat(data["published"]),
+            weapons=tuple(data.get("weapons", ())),
+            places=tuple(data.get("places", ())),
+            actors=tuple(data.get("actors", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Attributes:
     """What a claim is about, normalised so paraphrases compare equal."""
 
@@ -120,15 +153,19 @@ class Attributes:
     places: tuple[str, ...] = ()
     quantities: tuple[Quantity, ...] = ()
     dates: tuple[DateRef, ...] = ()
+    story: StoryContext | None = None  # the story's happening; None for lone claims
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "actors": list(self.actors),
             "weapons": list(self.weapons),
             "places": list(self.places),
             "quantities": [q.to_json() for q in self.quantities],
             "dates": [d.to_json() for d in self.dates],
         }
+        if self.story is not None:
+            out["story"] = self.story.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Attributes:
@@ -140,16 +177,21 @@ class Attributes:
             places=tuple(data.get("places", ())),
             quantities=tuple(Quantity.from_json(q) for q in data.get("quantities", ())),
             dates=tuple(DateRef.from_json(d) for d in data.get("dates", ())),
+            story=StoryContext.from_json(data.get("story")),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class ExtractedClaim:
-    """One asserting sentence of an article, with its position (0-based sentence index)."""
+    """One fact of an article: a sentence, or one fact unit of it, in article order.
+
+    ``sentence`` is the whole sentence when the claim is one of several facts it carries.
+    """
 
     text: str
     position: int
     attrs: Attributes = field(default_factory=Attributes)
+    sentence: str = ""
 
 
 @dataclass(frozen=True, slots=True)

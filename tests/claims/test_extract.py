@@ -48,6 +48,8 @@ def test_split_sentences_keeps_lines_apart() -> None:
         "Kim Jong-un inspecting a missile production line during his visit to a factory.",
         "If you found this article insightful, please consider reading our other article.",
         "What do you think about the new sanctions, let us know in the comments.",
+        # a quoted view with no figure, date, deed or weapon: opinion, not a report
+        "“This is a very intentional sales pitch,” Hong said.",
     ],
 )
 def test_is_assertion_drops_non_claims(sentence: str) -> None:
@@ -59,7 +61,7 @@ def test_is_assertion_drops_non_claims(sentence: str) -> None:
     [
         "Kim toured weapons factories for three days through Saturday, state media reported.",
         "Pyongyang already supplies the Russian military with artillery shells.",
-        "“This is a very intentional sales pitch,” Hong said.",
+        "“We have sent about 2,000 shells this month,” the officer said.",
     ],
 )
 def test_is_assertion_keeps_claims(sentence: str) -> None:
@@ -178,7 +180,7 @@ def test_extract_keeps_assertions_once_with_positions(lexicon: Lexicon) -> None:
         "He ordered factories to boost production of artillery shells."
     )
     claims = extract(text, published=PUB, lexicon=lexicon)
-    assert [c.position for c in claims] == [1, 5]
+    assert [c.position for c in claims] == [0, 1]  # claim order within the article
     assert claims[0].attrs.quantities[0].unit == "days"
     assert claims[1].attrs.weapons == ("shell",)
 
@@ -187,7 +189,7 @@ def test_extract_keeps_assertions_once_with_positions(lexicon: Lexicon) -> None:
     ("a", "b"),
     [
         ("the army met to discuss warfare plans", "the military met to discuss war plans"),
-        ("state media mentioned extra exams", "state media said more tests"),
+        ("state media stated extra exams", "state media said more tests"),
         ("Shoigu's go to to North Korea", "Shoigu's visit to North Korea"),
         ("Kim Jong-un modernised the weapons", "Kim Jong Un modernized the weapons"),
         ("U.S. officials", "US officials"),
@@ -202,7 +204,8 @@ def test_normalize_tokens_are_plain_words(lexicon: Lexicon) -> None:
         "Russian Defense Minister Sergei Shoigu’s 240-millimetre “rockets”, 6,700 containers!",
         lexicon,
     )
-    assert toks == ["shoigu", "240mm", "missile", "6700", "contain"]
+    # the office and the person stay apart: ministers change, the role goes on
+    assert toks == ["rudefence", "shoigu", "240mm", "missile", "6700", "contain"]
     assert all((t.isalnum() and t.islower()) or t.isdigit() for t in toks)
 
 
