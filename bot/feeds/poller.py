@@ -80,6 +80,7 @@ class FeedOutcome:
     new_ids: list[int] = field(default_factory=list)
     relevant_ids: list[int] = field(default_factory=list)
     error: str | None = None
+    feed: str = ""  # how the feed is named in error lines: #id, name and URL
 
 
 @dataclass(slots=True)
@@ -92,8 +93,14 @@ class CycleReport:
     claims_repeated: int = 0
     claims_updated: int = 0
     errors: int = 0
+    feeds_failed: int = 0
     error_lines: list[str] = field(default_factory=list)
     relevant_ids: list[int] = field(default_factory=list)
+
+    @property
+    def all_failed(self) -> bool:
+        """Every polled feed failed: for ``poll --once`` a non-zero exit, not a quiet report."""
+        return self.feeds_polled > 0 and self.feeds_failed == self.feeds_polled
 
 
 # --- policy --------------------------------------------------------------------------------
@@ -103,6 +110,13 @@ def backoff_seconds(failures: int, settings: Settings) -> float:
     """Exponential: base, 2·base, 4·base … capped at ``backoff_max_seconds``."""
     exponent = min(max(failures - 1, 0), 32)
     return float(min(settings.backoff_base_seconds * 2**exponent, settings.backoff_max_seconds))
+
+
+def feed_label(feed_id: int, name: str, url: str) -> str:
+    """``feed #7 "NK News" (https://…)``: error lines name the feed, not just its id."""
+    if not name or name == url:
+        return f"feed #{feed_id} ({url})"
+    return f'feed #{feed_id} "{name}" ({url})'
 
 
 def next_success_check(now: datetime, interval: int, rng: random.Random) -> datetime:
@@ -151,7 +165,8 @@ class Poller:
             report.relevant_ids.extend(outcome.relevant_ids)
             if outcome.error is not None:
                 report.errors += 1
-                report.error_lines.append(f"feed {outcome.feed_id}: {outcome.error}")
+                report.feeds_failed += 1
+                report.error_lines.append(f"{outcome.feed or outcome.feed_id}: {outcome.error}")
         if report.relevant_ids and self.on_new_articles is not None:
             await asyncio.to_thread(self._ingest, report)
         with transaction(self.sessions) as session:
@@ -246,13 +261,15 @@ class Poller:
     async def _poll_guarded(self, job: FeedJob) -> FeedOutcome:
         """A crash on one feed is recorded on that feed; it never stops the cycle."""
         try:
-            return await self.poll_feed(job)
+            outcome = await self.poll_feed(job)
         except Exception as exc:
             log.exception("polling feed %s failed", job.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
             with transaction(self.sessions) as session:
                 self._record_failure(session, job, error, self.clock())
-            return FeedOutcome(feed_id=job.id, kind="error", error=error)
+            outcome = FeedOutcome(feed_id=job.id, kind="error", error=error)
+        outcome.feed = feed_label(job.id, job.name, job.url)
+        return outcome
 
     def _host_limit(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -361,11 +378,6 @@ class Poller:
                 session, feed_id=job.id, now=now, error=error, next_check_at=now
             )
             feed_store.disable_feed(session, feed_id=job.id, reason="HTTP 410 Gone")
-        elif result.kind == "refused":
-            feed_store.record_fetch_error(
-                session, feed_id=job.id, now=now, error=error, next_check_at=now
-            )
-            feed_store.disable_feed(session, feed_id=job.id, reason=f"refused: {error}")
         elif result.kind == "throttled" and result.retry_after is not None:
             wait = min(max(result.retry_after, 1.0), float(self.settings.backoff_max_seconds))
             feed_store.record_fetch_error(
