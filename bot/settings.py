@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=16, ge=1)
     fetch_per_host: int = Field(default=2, ge=1)
     fetch_full_text: bool = False
+    # Entries kept from one poll of one feed (feeds list newest first); the rest are dropped.
+    poll_max_entries: int = Field(default=1000, ge=1)
     user_agent: str = "nkwatch/0.1 (+https://github.com/nkwatch/nkwatch; feed monitor)"
     backoff_base_seconds: int = Field(default=60, ge=1)
     backoff_max_seconds: int = Field(default=6 * 3600, ge=1)

@@ -12,6 +12,8 @@ connection (vetted when it was opened) and each full-text page fetch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import typing
 from collections.abc import Awaitable, Callable
 
@@ -65,12 +67,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+def _import_anyio_backend() -> None:
+    with contextlib.suppress(ImportError):
+        importlib.import_module("anyio._backends._asyncio")
+
+
 def guarded_transport(vet: Vet, *, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """httpx's transport with its connection pool on the guarded backend.
 
     httpx 0.28 has no ``network_backend`` argument yet (encode/httpx#3180), so the pool is built
     here with the same settings httpx would use and put in place of the transport's own.
     """
+    # anyio loads its asyncio backend on the first connection: a quarter of a second of imports
+    # that would stall a busy event loop later, so it is loaded with the client, at start
+    _import_anyio_backend()
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False),

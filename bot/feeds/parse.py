@@ -238,7 +238,10 @@ def repair_false_utf8(data: bytes, content_type: str | None) -> bytes:
         return data
 
 
-def parse_feed(data: bytes, *, content_type: str | None, base_url: str) -> ParsedFeed:
+def parse_feed(
+    data: bytes, *, content_type: str | None, base_url: str, max_entries: int | None = None
+) -> ParsedFeed:
+    """The feed's entries in feed order; with ``max_entries`` only that many are built."""
     data = repair_false_utf8(data, content_type)
     # A missing Content-Type is read as application/xml: the XML declaration and BOM decide the
     # encoding (RFC 7303), rather than feedparser's text/xml default of us-ascii.
@@ -258,6 +261,8 @@ def parse_feed(data: bytes, *, content_type: str | None, base_url: str) -> Parse
     entries: list[ParsedEntry] = []
     seen: set[tuple[str | None, str | None]] = set()
     for raw in result.get("entries", []):
+        if max_entries is not None and len(entries) >= max_entries:
+            break
         entry = _entry(raw, base_url)
         if entry is None:
             continue

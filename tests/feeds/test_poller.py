@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import bot.feeds.poller as poller_module
+import bot.feeds.offload as offload_module
 from bot.feeds.fetch import make_client
 from bot.feeds.poller import ClaimCounts, Poller, backoff_seconds, make_scheduler
 from storage import articles as article_store
@@ -504,14 +504,14 @@ async def test_one_feed_crashing_does_not_stop_the_cycle(
 ) -> None:
     good = add_feed(db, server.put_file(f"/p/{db.kind}/good.xml", "rss2.xml"))
     bad = add_feed(db, server.put_file(f"/p/{db.kind}/bad.xml", "atom.xml"))
-    real = poller_module.parse_feed
+    real = offload_module.parse_feed
 
     def exploding(data: bytes, **kw):
         if b"<feed" in data:
             raise ValueError("parser exploded")
         return real(data, **kw)
 
-    monkeypatch.setattr(poller_module, "parse_feed", exploding)
+    monkeypatch.setattr(offload_module, "parse_feed", exploding)  # small feeds: a thread
     report = await make_poller(db, settings, client, topics, clock).run_cycle()
     assert report.feeds_polled == 2
     assert report.errors == 1
