@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 import traceback
 
@@ -65,6 +67,10 @@ def cli(ctx: click.Context, verbose: int) -> None:
     if verbose:
         level = "DEBUG" if verbose > 1 else min(level, "INFO", key=_LEVELS.index)
     configure_logging(level, fmt=settings.log_format, secrets=secret_values(settings))
+    if logging.getLevelNamesMapping()[level] >= logging.WARNING:
+        # libraries' progress bars ("Loading weights…") are noise in a command's answer
+        for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(name, "1")
     app = AppContext(settings=settings)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     topics_file: Path = CONFIG_DIR / "topics.toml"
 
     # logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"  # -v: INFO
     log_format: Literal["text", "json"] = "text"
 
     # operations

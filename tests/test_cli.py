@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,22 @@ def test_claim_batch_from_a_real_pipe_answers_every_line(tmp_path: Path) -> None
         ["changed", "matches", "status"],
     ]
     assert result.stderr.decode().strip().splitlines()[-1] == "nkwatch: 2 input lines refused"
+
+
+def test_commands_print_their_answer_without_info_logs(tmp_path: Path) -> None:
+    result = run(["claim", "--json", "North Korea shipped artillery shells to Russia."], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] in ("new", "repeated", "updated")
+    assert " INFO " not in result.stderr
+    assert "Loading" not in result.stderr
+    loud = run(["-v", "claim", "Kim inspected a shell factory."], tmp_path)
+    assert " INFO bot.claims.engine claim index loaded" in loud.stderr  # -v brings logs back
+
+
+def test_pytest_lists_failures_not_every_skip() -> None:
+    addopts = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["tool"][
+        "pytest"
+    ]["ini_options"]["addopts"]
+    report_flags = next(a[2:] for a in addopts.split() if a.startswith("-r"))
+    assert "s" not in report_flags
+    assert "a" not in report_flags  # -ra lists every SKIPPED parameter (PostgreSQL off)
