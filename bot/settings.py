@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "config"
+CONFIG_DIR = Path(__file__).resolve().parent / "config"  # package data: travels in the wheel
 
 
 class SettingsError(ConfigError):
