@@ -26,7 +26,7 @@ from bot.delivery import (
     Sender,
     compose_due,
     last_occurrence,
-    telegram_rate_limiter,
+    platform_limiters,
     utcnow,
 )
 from bot.digest.model import Digest, build_digest
@@ -156,8 +156,9 @@ async def platform_senders(
             from telegram import LinkPreviewOptions  # noqa: PLC0415
             from telegram.ext import Defaults, ExtBot  # noqa: PLC0415
 
+            # No rate limiter in the Bot: DeliveryLoop takes the send slot before it marks a part
+            # in flight (platform_limiters), so no part waits for a slot once marked.
             kwargs: dict[str, Any] = {
-                "rate_limiter": telegram_rate_limiter(),
                 "defaults": Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
             }
             if settings.telegram_base_url:
@@ -192,6 +193,7 @@ async def deliver_until_done(
         platforms=sorted(senders),
         lease_seconds=lease_seconds,
         concurrency=concurrency,
+        limiters=platform_limiters(senders),
     )
     while True:
         if compose:
