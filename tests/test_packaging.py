@@ -8,6 +8,7 @@ directory. .ci/run does the same with a real `pip install` of the wheel into a f
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,13 +17,23 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_carries_the_default_config_and_runs_the_demo(tmp_path: Path) -> None:
+    source = tmp_path / "src"  # a copy: setuptools writes build/ next to the sources
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("bot", "storage"):
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(ROOT)],
+         "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr[-2000:]

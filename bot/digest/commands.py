@@ -22,16 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import (
     ComposeStats,
     DeliveryLoop,
-    LoopbackSender,
     Sender,
     compose_due,
     last_occurrence,
-    platform_limiters,
     utcnow,
 )
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
 from bot.digest.render import Format, render
+from bot.senders import LoopbackSender, platform_limiters
 from bot.settings import Settings
 from bot.slack.sender import SlackSender, make_client
 from bot.telegram.sender import TelegramSender
