@@ -20,11 +20,7 @@ RUN /opt/nkwatch/bin/pip install --no-deps .
 FROM python:${PYTHON_VERSION}-slim
 RUN useradd --create-home --uid 10001 nkwatch
 COPY --from=build /opt/nkwatch /opt/nkwatch
-COPY config /app/config
 ENV PATH=/opt/nkwatch/bin:$PATH \
-    NKWATCH_FEEDS_FILE=/app/config/feeds.toml \
-    NKWATCH_LEXICON_FILE=/app/config/lexicon.toml \
-    NKWATCH_TOPICS_FILE=/app/config/topics.toml \
     NKWATCH_DATABASE_URL=sqlite:////data/nkwatch.db \
     NKWATCH_OPS_HOST=0.0.0.0 \
     NKWATCH_OPS_PORT=8080 \

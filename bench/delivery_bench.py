@@ -30,8 +30,8 @@ from telegram.request import HTTPXRequest  # noqa: E402
 from bot.delivery import (  # noqa: E402
     DeliveryLoop,
     compose_due,
-    telegram_rate_limiter,
 )
+from bot.senders import telegram_rate_limiter  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402
 from storage import deliveries as outbox  # noqa: E402
 from storage.db import make_engine, make_session_factory, upgrade  # noqa: E402

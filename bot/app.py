@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.errors import DatabaseFileError, PlatformError, as_nkwatch_error
 from bot.ops import configure_logging
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
 
-__all__ = ["AppContext", "configure_logging", "secret_values"]
+__all__ = ["AppContext", "configure_logging", "display_url", "secret_values"]
+
+
+def display_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_sqlite_path(url: str) -> None:
+    """Refuse a SQLite file whose directory is missing, before SQLite says only "unable to open"."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database is None or database in ("", ":memory:"):
+        return
+    folder = Path(database).expanduser().absolute().parent
+    if not folder.is_dir():
+        raise DatabaseFileError(
+            f"cannot open the SQLite database {database}: "
+            f"directory {folder} does not exist (NKWATCH_DATABASE_URL)"
+        )
 
 
 @dataclass
@@ -25,9 +47,18 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = make_engine(self.settings.database_url, echo=self.settings.database_echo)
+        url = self.settings.database_url
+        check_sqlite_path(url)
+        engine = make_engine(url, echo=self.settings.database_echo)
         if self.upgrade_on_start and not self._upgraded:
-            upgrade(engine)
+            try:
+                upgrade(engine)
+            except Exception as exc:
+                engine.dispose()
+                mapped = as_nkwatch_error(exc, database_url=display_url(url))
+                if isinstance(mapped, PlatformError):
+                    raise mapped from exc
+                raise
             self._upgraded = True
         return engine
 

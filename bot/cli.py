@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
+import traceback
 
 import click
 
-from bot.app import AppContext, secret_values
+from bot.app import AppContext, display_url, secret_values
 from bot.claims.commands import (
     claim_command,
     claims_command,
@@ -18,25 +21,57 @@ from bot.claims.commands import (
 from bot.corpus import CorpusError, load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.digest.commands import deliver_command, demo_command, digest_command
+from bot.errors import InternalError, as_nkwatch_error
 from bot.feeds.commands import feeds_group, poll_command
 from bot.figures.commands import figures_command
 from bot.lifecycle import backup_command, export_command, prune_command, restore_command
 from bot.ops import configure_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import load_settings
 from storage import stats
 from storage.db import current_revision, upgrade
 
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-@click.group()
+
+class NkwatchGroup(click.Group):
+    """Turns any error into one line on stderr and a sysexits code; ``-v`` adds the traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            url = display_url(app.settings.database_url) if app is not None else None
+            error = as_nkwatch_error(exc, database_url=url)
+            verbose = bool(ctx.params.get("verbose"))
+            if verbose:
+                traceback.print_exception(exc, file=sys.stderr)
+            hint = "" if verbose or not isinstance(error, InternalError) else " (-v: traceback)"
+            click.echo(f"nkwatch: {error}{hint}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=NkwatchGroup)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log INFO (-vv: DEBUG) to stderr and show tracebacks of errors.",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, verbose: int) -> None:
     """nkwatch: which claims about North Korea's arms industry are new, repeated or updated."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        click.echo(f"nkwatch: {exc}", err=True)
-        sys.exit(2)
-    configure_logging(settings.log_level, fmt=settings.log_format, secrets=secret_values(settings))
+    settings = load_settings()
+    level = settings.log_level
+    if verbose:
+        level = "DEBUG" if verbose > 1 else min(level, "INFO", key=_LEVELS.index)
+    configure_logging(level, fmt=settings.log_format, secrets=secret_values(settings))
+    if logging.getLevelNamesMapping()[level] >= logging.WARNING:
+        # libraries' progress bars ("Loading weights…") are noise in a command's answer
+        for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(name, "1")
     app = AppContext(settings=settings)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -43,6 +43,7 @@ MAX_ARGS_CHARS = 300  # every command but /claim
 MAX_CLAIM_CHARS = 1000  # a claim is one or two sentences; longer is a pasted article
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL
 CLAIM_TOP = 5
 RELEVANCE_MAX = 100.0
 ACTION_MAX_BYTES = 64  # Telegram's callback_data limit; Slack's is larger
@@ -855,6 +856,8 @@ async def cmd_removefeed(req: Request, svc: Services) -> Reply:
         )
     if svc.feeds is None:
         return error_reply("The feed list is not available right now.")
+    if len(value) > 10 or int(value) > MAX_ROW_ID:  # past the id column: SQL would overflow
+        return error_reply(f"No feed #{clip(value, 24)}.")
     directory = svc.feeds
     feed = await _blocking(lambda: directory.remove_feed(int(value)))
     if feed is None:

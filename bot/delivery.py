@@ -14,17 +14,18 @@ is recorded, logged and counted, never resent).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
+from aiolimiter import AsyncLimiter
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.chat import platform_messages, with_buttons
@@ -34,6 +35,7 @@ from storage import deliveries as outbox
 from storage.models import Delivery, Subscription
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +309,22 @@ class DeliveryStats:
     moved: int = 0
 
 
+class _LeaseLostError(Exception):
+    """Another process holds the row now: this one must not write the part."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The next part of a row to send, read in one transaction."""
+
+    platform: str
+    chat_id: str
+    attempts: int
+    sub_id: int
+    message: dict[str, Any]
+    number: int
+
+
 @dataclass
 class DeliveryLoop:
     """Sends outbox rows; several loops (processes) can share one database."""
@@ -320,6 +338,9 @@ class DeliveryLoop:
     concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     stats: DeliveryStats = field(default_factory=DeliveryStats)
+    # Per-platform send slots, taken before a part is marked "sending" (a part waiting for its
+    # slot is not in flight). A sender's own limiter then finds the pace already kept.
+    limiters: Mapping[str, AsyncLimiter] = field(default_factory=dict)
 
     def recover(self) -> int:
         with self.sessions.begin() as session:
@@ -336,7 +357,7 @@ class DeliveryLoop:
 
     async def run_once(self, *, batch: int = 50) -> int:
         """Recover interrupted rows, then send every row that is due now; returns rows handled."""
-        self.recover()
+        await asyncio.to_thread(self.recover)
         handled = 0
         gate = asyncio.Semaphore(self.concurrency)
 
@@ -344,17 +365,19 @@ class DeliveryLoop:
             async with gate:
                 await self.deliver_one(delivery_id)
 
+        def claim(session: Session) -> list[int]:
+            rows = outbox.claim_next(
+                session,
+                owner=self.owner,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=batch,
+                platforms=self.platforms,
+            )
+            return [row.id for row in rows]
+
         while True:
-            with self.sessions.begin() as session:
-                rows = outbox.claim_next(
-                    session,
-                    owner=self.owner,
-                    now=self.clock(),
-                    lease_seconds=self.lease_seconds,
-                    limit=batch,
-                    platforms=self.platforms,
-                )
-                ids = [row.id for row in rows]
+            ids = await self._tx(claim)
             if not ids:
                 return handled
             await asyncio.gather(*(guarded(i) for i in ids))
@@ -366,183 +389,246 @@ class DeliveryLoop:
         except Exception:
             log.exception("delivery %s: unexpected error; lease left to expire", delivery_id)
 
+    async def _tx(self, work: Callable[[Session], T]) -> T:
+        """``work`` in its own transaction, in a worker thread.
+
+        No commit blocks the loop: while one part's "sending" is being committed, the other
+        sends in flight keep moving, so the time between a part's mark and its write (the
+        window in which a crash leaves a part ambiguous that never left) stays small.
+        """
+
+        def run() -> T:
+            with self.sessions.begin() as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    async def _slot(self, platform: str) -> None:
+        """Wait for this platform's send slot (its rate limit), before the part is marked."""
+        limiter = self.limiters.get(platform)
+        if limiter is not None:
+            await limiter.acquire()
+
     async def _deliver(self, delivery_id: int) -> None:
         while True:
-            with self.sessions.begin() as session:
-                row = outbox.get_delivery(session, delivery_id=delivery_id)
-                if row is None or row.lease_owner != self.owner or row.status != "pending":
-                    return
-                sub = session.get(Subscription, row.subscription_id)
-                messages = row.payload.get("messages", [])
-                done = len(row.platform_message_ids)
-                if sub is None or not sub.active:
-                    outbox.mark_failed(
-                        session, delivery_id=delivery_id, error="subscription inactive"
-                    )
-                    self.stats.failed += 1
-                    return
-                if done >= len(messages):  # nothing left (an empty payload)
-                    outbox.record_part(
-                        session,
+            part = await self._tx(lambda session: self._next_part(session, delivery_id))
+            if part is None:
+                return
+            sender = self.sender_for_platform(part.platform)
+            if sender is None:
+                await self._tx(
+                    functools.partial(
+                        outbox.mark_retry,
                         delivery_id=delivery_id,
                         owner=self.owner,
-                        message_ids=[],
-                        now=self.clock(),
+                        not_before=self.clock() + timedelta(seconds=60),
+                        error=f"no sender for platform {part.platform!r}",
                     )
-                    return
-                platform, chat_id, attempts = sub.platform, sub.chat_id, row.attempts
-                sub_id = sub.id
-                message = messages[done]
-                if not outbox.begin_part(
+                )
+                return
+            # The slot first, the mark right after, then the write: a crash while waiting for
+            # the slot leaves the part pending, and it is sent after the lease runs out.
+            await self._slot(part.platform)
+            began = await self._tx(
+                lambda session: outbox.begin_part(
                     session,
                     delivery_id=delivery_id,
                     owner=self.owner,
                     now=self.clock(),
                     lease_seconds=self.lease_seconds,
-                ):
+                )
+            )
+            if not began:
+                return
+            try:
+                ids: list[str] | None = [
+                    str(i) for i in await sender.send(part.chat_id, part.message)
+                ]
+            except Exception as exc:
+                outcome = await self._failed(delivery_id, part, exc)
+                if outcome == "again":
+                    await self._reclaim(delivery_id)
+                    continue
+                if outcome == "stop":
                     return
-            sender = self.sender_for_platform(platform)
-            if sender is None:
-                with self.sessions.begin() as session:
+                ids = None
+            if await self._recorded(delivery_id, part, ids):
+                return
+
+    def _next_part(self, session: Session, delivery_id: int) -> _Part | None:
+        row = outbox.get_delivery(session, delivery_id=delivery_id)
+        if row is None or row.lease_owner != self.owner or row.status != "pending":
+            return None
+        sub = session.get(Subscription, row.subscription_id)
+        messages = row.payload.get("messages", [])
+        done = len(row.platform_message_ids)
+        if sub is None or not sub.active:
+            outbox.mark_failed(session, delivery_id=delivery_id, error="subscription inactive")
+            self.stats.failed += 1
+            return None
+        if done >= len(messages):  # nothing left (an empty payload)
+            outbox.record_part(
+                session, delivery_id=delivery_id, owner=self.owner, message_ids=[], now=self.clock()
+            )
+            return None
+        return _Part(
+            platform=sub.platform,
+            chat_id=sub.chat_id,
+            attempts=row.attempts,
+            sub_id=sub.id,
+            message=messages[done],
+            number=done + 1,
+        )
+
+    async def _failed(self, delivery_id: int, part: _Part, exc: Exception) -> str:
+        """Record a failed send: "again" (resend now), "stop", or "ambiguous" (record None)."""
+        platform, chat_id, sub_id = part.platform, part.chat_id, part.sub_id
+        if isinstance(exc, AmbiguousError):
+            self.stats.ambiguous += 1
+            log.warning(
+                "delivery %s part %d to %s:%s is ambiguous (%s): not resent",
+                delivery_id,
+                part.number,
+                platform,
+                chat_id,
+                exc,
+            )
+            return "ambiguous"
+        if isinstance(exc, RetryableError):
+            retry = exc
+
+            def later(session: Session) -> None:
+                if part.attempts >= self.max_attempts:
+                    outbox.mark_failed(
+                        session,
+                        delivery_id=delivery_id,
+                        error=f"gave up after {part.attempts} attempts: {retry}",
+                    )
+                    self.stats.failed += 1
+                else:
                     outbox.mark_retry(
                         session,
                         delivery_id=delivery_id,
                         owner=self.owner,
-                        not_before=self.clock() + timedelta(seconds=60),
-                        error=f"no sender for platform {platform!r}",
+                        not_before=self.clock() + timedelta(seconds=retry.after_seconds),
+                        error=str(retry),
                     )
-                return
-            ids: list[str] | None
-            try:
-                ids = [str(i) for i in await sender.send(chat_id, message)]
-            except AmbiguousError as exc:
-                ids = None
-                self.stats.ambiguous += 1
-                log.warning(
-                    "delivery %s part %d to %s:%s is ambiguous (%s): not resent",
-                    delivery_id,
-                    done + 1,
-                    platform,
-                    chat_id,
-                    exc,
-                )
-            except RetryableError as exc:
-                with self.sessions.begin() as session:
-                    if attempts >= self.max_attempts:
-                        outbox.mark_failed(
-                            session,
-                            delivery_id=delivery_id,
-                            error=f"gave up after {attempts} attempts: {exc}",
-                        )
-                        self.stats.failed += 1
-                    else:
-                        outbox.mark_retry(
-                            session,
-                            delivery_id=delivery_id,
-                            owner=self.owner,
-                            not_before=self.clock() + timedelta(seconds=exc.after_seconds),
-                            error=str(exc),
-                        )
-                        self.stats.retried += 1
-                log.info(
-                    "delivery %s to %s:%s retry in %.0fs: %s",
-                    delivery_id,
-                    platform,
-                    chat_id,
-                    exc.after_seconds,
-                    exc,
-                )
-                return
-            except ChatMovedError as exc:
-                with self.sessions.begin() as session:
-                    # The part was not delivered: send it again now, to the new chat.
-                    if outbox.move_subscription(
-                        session, subscription_id=sub_id, new_chat_id=exc.new_chat_id
-                    ):
-                        outbox.mark_retry(
-                            session,
-                            delivery_id=delivery_id,
-                            owner=self.owner,
-                            not_before=self.clock(),
-                            error=f"chat moved to {exc.new_chat_id}",
-                        )
-                        self.stats.moved += 1
-                    else:
-                        outbox.mark_failed(
-                            session,
-                            delivery_id=delivery_id,
-                            error=f"chat moved to {exc.new_chat_id}, already subscribed",
-                        )
-                        outbox.deactivate_subscription(
-                            session,
-                            subscription_id=sub_id,
-                            reason=f"chat moved to {exc.new_chat_id}, which is subscribed already",
-                        )
-                        self.stats.failed += 1
-                log.warning(
-                    "subscription %s: chat %s moved to %s", sub_id, chat_id, exc.new_chat_id
-                )
-                await self._reclaim(delivery_id)
-                continue
-            except PermanentError as exc:
-                with self.sessions.begin() as session:
-                    outbox.mark_failed(session, delivery_id=delivery_id, error=str(exc))
-                    outbox.deactivate_subscription(session, subscription_id=sub_id, reason=str(exc))
-                self.stats.failed += 1
-                self.stats.deactivated += 1
-                log.warning(
-                    "subscription %s (%s:%s) deactivated: %s", sub_id, platform, chat_id, exc
-                )
-                return
-            except RejectedError as exc:
-                with self.sessions.begin() as session:
-                    outbox.mark_failed(session, delivery_id=delivery_id, error=str(exc))
-                self.stats.failed += 1
-                log.warning(
-                    "delivery %s to %s:%s rejected: %s", delivery_id, platform, chat_id, exc
-                )
-                return
-            except Exception as exc:
-                # Unknown failure after the request may have left: treat like a timeout.
-                ids = None
-                self.stats.ambiguous += 1
-                log.exception(
-                    "delivery %s part %d to %s:%s failed unexpectedly (%s): recorded as ambiguous",
-                    delivery_id,
-                    done + 1,
-                    platform,
-                    chat_id,
-                    exc,
-                )
-            with self.sessions.begin() as session:
-                row = outbox.record_part(
-                    session,
-                    delivery_id=delivery_id,
-                    owner=self.owner,
-                    message_ids=ids,
-                    now=self.clock(),
-                )
-                if row is None:
-                    log.warning(
-                        "delivery %s: lease lost before recording part %d", delivery_id, done + 1
+                    self.stats.retried += 1
+
+            await self._tx(later)
+            log.info(
+                "delivery %s to %s:%s retry in %.0fs: %s",
+                delivery_id,
+                platform,
+                chat_id,
+                exc.after_seconds,
+                exc,
+            )
+            return "stop"
+        if isinstance(exc, ChatMovedError):
+            moved = exc
+
+            def move(session: Session) -> None:
+                # The part was not delivered: send it again now, to the new chat.
+                if outbox.move_subscription(
+                    session, subscription_id=sub_id, new_chat_id=moved.new_chat_id
+                ):
+                    outbox.mark_retry(
+                        session,
+                        delivery_id=delivery_id,
+                        owner=self.owner,
+                        not_before=self.clock(),
+                        error=f"chat moved to {moved.new_chat_id}",
                     )
-                    return
-                finished = row.status in outbox.DONE
-                if ids is not None:
-                    self.stats.messages += 1
-                if finished and row.status == "sent":
-                    self.stats.sent += 1
-            if finished:
-                log.info("delivery %s to %s:%s %s", delivery_id, platform, chat_id, row.status)
-                return
+                    self.stats.moved += 1
+                else:
+                    outbox.mark_failed(
+                        session,
+                        delivery_id=delivery_id,
+                        error=f"chat moved to {moved.new_chat_id}, already subscribed",
+                    )
+                    outbox.deactivate_subscription(
+                        session,
+                        subscription_id=sub_id,
+                        reason=f"chat moved to {moved.new_chat_id}, which is subscribed already",
+                    )
+                    self.stats.failed += 1
+
+            await self._tx(move)
+            log.warning("subscription %s: chat %s moved to %s", sub_id, chat_id, exc.new_chat_id)
+            return "again"
+        if isinstance(exc, PermanentError):
+            error = str(exc)
+
+            def gone(session: Session) -> None:
+                outbox.mark_failed(session, delivery_id=delivery_id, error=error)
+                outbox.deactivate_subscription(session, subscription_id=sub_id, reason=error)
+
+            await self._tx(gone)
+            self.stats.failed += 1
+            self.stats.deactivated += 1
+            log.warning("subscription %s (%s:%s) deactivated: %s", sub_id, platform, chat_id, exc)
+            return "stop"
+        if isinstance(exc, RejectedError):
+            error = str(exc)
+            await self._tx(
+                lambda session: outbox.mark_failed(session, delivery_id=delivery_id, error=error)
+            )
+            self.stats.failed += 1
+            log.warning("delivery %s to %s:%s rejected: %s", delivery_id, platform, chat_id, exc)
+            return "stop"
+        # Unknown failure after the request may have left: treat like a timeout.
+        self.stats.ambiguous += 1
+        log.error(
+            "delivery %s part %d to %s:%s failed unexpectedly (%s): recorded as ambiguous",
+            delivery_id,
+            part.number,
+            platform,
+            chat_id,
+            exc,
+            exc_info=exc,
+        )
+        return "ambiguous"
+
+    async def _recorded(self, delivery_id: int, part: _Part, ids: list[str] | None) -> bool:
+        """Record the part's outcome; True when the row is finished (or no longer ours)."""
+
+        def record(session: Session) -> Delivery | None:
+            return outbox.record_part(
+                session,
+                delivery_id=delivery_id,
+                owner=self.owner,
+                message_ids=ids,
+                now=self.clock(),
+            )
+
+        row = await self._tx(record)
+        if row is None:
+            log.warning(
+                "delivery %s: lease lost before recording part %d", delivery_id, part.number
+            )
+            return True
+        if ids is not None:
+            self.stats.messages += 1
+        finished = row.status in outbox.DONE
+        if finished:
+            if row.status == "sent":
+                self.stats.sent += 1
+            log.info(
+                "delivery %s to %s:%s %s", delivery_id, part.platform, part.chat_id, row.status
+            )
+        return finished
 
     async def _reclaim(self, delivery_id: int) -> None:
         """Take the row back after a chat move so the same loop sends it to the new chat."""
-        with self.sessions.begin() as session:
+
+        def take(session: Session) -> None:
             row = outbox.get_delivery(session, delivery_id=delivery_id)
             if row is not None and row.status == "pending" and row.lease_owner is None:
                 row.lease_owner = self.owner
                 row.lease_expires_at = self.clock() + timedelta(seconds=self.lease_seconds)
+
+        await self._tx(take)
 
 
 async def deliver_pending(
@@ -565,66 +651,3 @@ async def deliver_pending(
     )
     await loop.run_once()
     return loop.stats
-
-
-# --------------------------------------------------------------------------------------------
-# Senders
-
-
-class LoopbackSender:
-    """POSTs each message as JSON to a recording endpoint (tests, the crash test, benchmarks).
-
-    Not a chat platform: it lets a real ``nkwatch`` process deliver somewhere observable without a
-    token. Only loopback URLs are accepted. The endpoint answers ``{"message_ids": [...]}``, or 429
-    with ``retry_after``, 403 (chat gone), 400 (rejected), or a JSON ``migrate_to_chat_id``.
-    """
-
-    def __init__(self, url: str, client: httpx.AsyncClient, *, timeout: float = 10.0) -> None:
-        host = httpx.URL(url).host
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            msg = f"loopback sender only posts to loopback, not {host!r}"
-            raise ValueError(msg)
-        self.url = url
-        self.client = client
-        self.timeout = timeout
-
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
-        try:
-            response = await self.client.post(
-                self.url, json={"chat_id": chat_id, "message": payload}, timeout=self.timeout
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise RetryableError(f"cannot connect: {exc}", after_seconds=1.0) from exc
-        except httpx.TimeoutException as exc:
-            raise AmbiguousError(f"timed out: {exc!r}") from exc
-        body: dict[str, Any] = {}
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code == 429:
-            raise RetryableError("rate limited", after_seconds=float(body.get("retry_after", 1)))
-        if response.status_code == 403:
-            raise PermanentError(str(body.get("description", "forbidden")))
-        if "migrate_to_chat_id" in body:
-            raise ChatMovedError("chat migrated", new_chat_id=str(body["migrate_to_chat_id"]))
-        if response.status_code == 400:
-            raise RejectedError(str(body.get("description", "bad request")))
-        if response.status_code >= 500:
-            raise AmbiguousError(f"server error {response.status_code}")
-        return [str(i) for i in body.get("message_ids", [])]
-
-
-def telegram_rate_limiter(per_second: float = 29.0, *, max_retries: int = 0) -> Any:
-    """``AIORateLimiter`` paced evenly at ``per_second`` overall (default limits per group chat).
-
-    The default ``AIORateLimiter(overall_max_rate=30)`` is a bucket of 30 that starts full, so
-    the first second can carry ~60 messages, which Telegram answers with 429. A bucket of one
-    refilled every 1/``per_second`` s never bursts. ``max_retries=0``: a 429 goes back to the
-    outbox as ``RetryableError`` instead of being retried inside the send.
-    """
-    from telegram.ext import AIORateLimiter  # noqa: PLC0415
-
-    return AIORateLimiter(
-        overall_max_rate=1, overall_time_period=1 / per_second, max_retries=max_retries
-    )

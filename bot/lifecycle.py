@@ -34,12 +34,35 @@ def _write(rows_out: IO[str], fmt: str, app: AppContext) -> int:
     return count
 
 
+EXTENSION_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+def export_format(fmt: str | None, out: Path | None) -> str:
+    """--format if given, else the format the file's extension names; JSON lines on stdout."""
+    if fmt is not None:
+        return fmt
+    if out is None:
+        return "jsonl"
+    suffix = out.suffix.lower()
+    if suffix not in EXTENSION_FORMATS:
+        known = ", ".join(EXTENSION_FORMATS)
+        raise click.UsageError(f"cannot tell the format of {out.name!r} ({known}); give --format")
+    return EXTENSION_FORMATS[suffix]
+
+
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="Default: from the --out file's extension; JSON lines on stdout.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.pass_obj
-def export_command(app: AppContext, fmt: str, out: Path | None) -> None:
+def export_command(app: AppContext, fmt: str | None, out: Path | None) -> None:
     """Export every claim with its verdict and provenance (CSV or JSON lines)."""
+    fmt = export_format(fmt, out)
     if out is None:
         count = _write(sys.stdout, fmt, app)
     else:

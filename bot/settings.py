@@ -5,17 +5,22 @@ Built once at start-up and passed down; nothing deeper in the code reads the env
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "config"
+CONFIG_DIR = Path(__file__).resolve().parent / "config"  # package data: travels in the wheel
 
 
-class SettingsError(Exception):
+class SettingsError(ConfigError):
     """A setting is missing or malformed; the message is one line naming it."""
 
 
@@ -37,7 +42,7 @@ class Settings(BaseSettings):
     topics_file: Path = CONFIG_DIR / "topics.toml"
 
     # logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"  # -v: INFO
     log_format: Literal["text", "json"] = "text"
 
     # operations
@@ -59,6 +64,8 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=16, ge=1)
     fetch_per_host: int = Field(default=2, ge=1)
     fetch_full_text: bool = False
+    # Entries kept from one poll of one feed (feeds list newest first); the rest are dropped.
+    poll_max_entries: int = Field(default=1000, ge=1)
     user_agent: str = "nkwatch/0.1 (+https://github.com/nkwatch/nkwatch; feed monitor)"
     backoff_base_seconds: int = Field(default=60, ge=1)
     backoff_max_seconds: int = Field(default=6 * 3600, ge=1)
@@ -102,6 +109,15 @@ class Settings(BaseSettings):
         if value.startswith(("postgres:", "postgresql://")):
             # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        try:
+            make_url(value)
+        except ArgumentError:
+            shown = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", value)  # no password in logs
+            msg = (
+                f"cannot parse {shown!r} as a database URL "
+                "(sqlite:///relative.db, sqlite:////absolute/path.db or postgresql://host/db)"
+            )
+            raise ValueError(msg) from None
         return value
 
 
@@ -112,4 +128,5 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "NKWATCH_" + str(first["loc"][0]).upper() if first["loc"] else "NKWATCH_*"
-        raise SettingsError(f"setting {name} is invalid: {first['msg']}") from exc
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"setting {name} is invalid: {reason}") from exc

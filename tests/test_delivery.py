@@ -14,13 +14,13 @@ from bot.delivery import (
     AmbiguousError,
     ChatMovedError,
     DeliveryLoop,
-    LoopbackSender,
     PermanentError,
     RejectedError,
     RetryableError,
     compose_due,
     last_occurrence,
 )
+from bot.senders import LoopbackSender
 from bot.telegram.sender import TelegramSender
 from storage import deliveries as outbox
 from storage.models import Subscription

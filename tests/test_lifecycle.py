@@ -92,6 +92,25 @@ def test_export_jsonl_and_csv_carry_verdict_and_provenance(workdir: Path) -> Non
     assert json.loads(parsed[1]["changes"])[0]["new"] == "2"
 
 
+def test_export_format_follows_the_file_extension(workdir: Path) -> None:
+    runner = CliRunner()
+    out = workdir / "claims.csv"
+    result = runner.invoke(cli, ["export", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    header = out.read_text().splitlines()[0]
+    assert not header.startswith("{")
+    assert "verdict" in header.split(",")
+    lines = workdir / "claims.jsonl"
+    assert runner.invoke(cli, ["export", "--out", str(lines)]).exit_code == 0
+    assert json.loads(lines.read_text().splitlines()[0])["verdict"] == "new"
+    forced = workdir / "claims.txt"
+    assert runner.invoke(cli, ["export", "--format", "csv", "--out", str(forced)]).exit_code == 0
+    assert forced.read_text().startswith(header)
+    unknown = runner.invoke(cli, ["export", "--out", str(workdir / "claims.xlsx")])
+    assert unknown.exit_code == 2
+    assert "give --format" in unknown.output
+
+
 def test_backup_then_restore_round_trip(workdir: Path) -> None:
     runner = CliRunner()
     backup = workdir / "backups" / "nk.db"

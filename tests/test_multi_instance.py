@@ -397,6 +397,7 @@ async def _start(name: str, url: str, telegram: TelegramTestServer, tmp_path: Pa
         NKWATCH_FEEDS_FILE=str(feeds_file),
         NKWATCH_ALLOW_PRIVATE_FEEDS="true",
         NKWATCH_SEMANTIC="off",
+        NKWATCH_LOG_LEVEL="INFO",  # the test reads who polls Telegram from the log
         NKWATCH_USER_AGENT=agent,
         NKWATCH_FETCH_PER_HOST="16",
         # Different ticks: the two processes' polls drift in and out of phase, so each wins feeds.

@@ -29,6 +29,8 @@ from bot.claims.evaluation import (
 from bot.claims.lexicon import LexiconError
 from bot.claims.semantic import SemanticUnavailableError
 from bot.claims.streams import StreamError, format_stream_report, load_stream, score_stream
+from bot.commands import MAX_CLAIM_CHARS, check_text
+from bot.errors import EX_DATAERR, InputError
 from storage import claims as claim_store
 from storage import events as event_store
 from storage import locks
@@ -97,9 +99,6 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-EMPTY_VERDICT_JSON: dict[str, Any] = {"status": "new", "matches": [], "changed": []}
-
-
 def verdict_text(
     verdict: Verdict, *, event_title: str | None = None, first_seen: str | None = None
 ) -> str:
@@ -165,25 +164,51 @@ def _context(engine: ClaimEngine, verdict: Verdict) -> tuple[str | None, str | N
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.pass_obj
 def claim_command(app: AppLike, text: str | None, as_json: bool, top: int) -> None:
-    """Judge TEXT (or each line of stdin) as new, repeated or updated."""
-    engine = build_engine(app)
+    """Judge TEXT (or each line of stdin) as new, repeated or updated.
+
+    A bad line (blank, too long, not UTF-8, control characters) gets an error in its place, so
+    every line is answered; the exit status is then 65 (EX_DATAERR).
+    """
     if text is not None:
-        _print_verdict(engine, text, as_json=as_json, top=top)
+        problem = claim_input_error(text)
+        if problem is not None:
+            raise InputError(f"claim refused: {problem}")
+        _print_verdict(build_engine(app), text, as_json=as_json, top=top)
         return
-    for line in sys.stdin:
-        _print_verdict(engine, line, as_json=as_json, top=top)
+    engine = build_engine(app)
+    bad = 0
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        line, problem = decode_claim_line(raw)
+        if problem is None:
+            _print_verdict(engine, line, as_json=as_json, top=top)
+        else:
+            bad += 1
+            error = {"line": number, "error": problem}
+            click.echo(json.dumps(error) if as_json else f"ERROR  line {number}: {problem}\n")
         sys.stdout.flush()
+    if bad:
+        click.echo(f"nkwatch: {bad} input line{'s' if bad != 1 else ''} refused", err=True)
+        click.get_current_context().exit(EX_DATAERR)
+
+
+def claim_input_error(text: str) -> str | None:
+    """Why ``text`` cannot be judged as a claim, or None."""
+    if not text.strip():
+        return "empty claim"
+    return check_text(text.strip(), limit=MAX_CLAIM_CHARS)
+
+
+def decode_claim_line(raw: bytes) -> tuple[str, str | None]:
+    """One stdin line as text, or the reason it is refused (checked before the engine sees it)."""
+    try:
+        line = raw.decode("utf-8").removeprefix("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return "", f"not UTF-8 (byte {exc.start + 1})"
+    return line, claim_input_error(line)
 
 
 def _print_verdict(engine: ClaimEngine, text: str, *, as_json: bool, top: int) -> None:
-    text = text.strip()
-    if not text:  # keep one output per input line so answers stay aligned with questions
-        if as_json:
-            click.echo(json.dumps(EMPTY_VERDICT_JSON))
-        else:
-            click.echo("NEW  (empty claim)\n")
-        return
-    verdict = engine.check(text, top=top)
+    verdict = engine.check(text.strip(), top=top)
     if as_json:
         click.echo(json.dumps(verdict_json(verdict), ensure_ascii=False))
     else:
@@ -251,6 +276,8 @@ def kb_import(app: AppLike, file: IO[bytes]) -> None:
         f"kb import: {report.added} added, {report.present} already present, "
         f"{len(report.errors)} bad lines"
     )
+    if report.errors:  # every good line is kept, but the status says the file was not clean
+        click.get_current_context().exit(EX_DATAERR)
 
 
 @kb_group.command("process")

@@ -20,7 +20,7 @@ from bot.claims.normalize import raw_words, word_key
 EntityKind = Literal["actor", "weapon", "place", "synonym"]
 _ID_RE = re.compile(r"^[a-z0-9]+$")
 
-DEFAULT_LEXICON_PATH = Path(__file__).resolve().parents[2] / "config" / "lexicon.toml"
+DEFAULT_LEXICON_PATH = Path(__file__).resolve().parents[1] / "config" / "lexicon.toml"
 
 
 class LexiconError(ValueError):

@@ -22,17 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import (
     ComposeStats,
     DeliveryLoop,
-    LoopbackSender,
     Sender,
     compose_due,
     last_occurrence,
-    telegram_rate_limiter,
     utcnow,
 )
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
 from bot.digest.render import FORMATS as RENDER_FORMATS
 from bot.digest.render import Format, render
+from bot.senders import LoopbackSender, platform_limiters
 from bot.settings import Settings
 from bot.slack.sender import SlackSender, make_client
 from bot.telegram.sender import TelegramSender
@@ -157,8 +156,9 @@ async def platform_senders(
             from telegram import LinkPreviewOptions  # noqa: PLC0415
             from telegram.ext import Defaults, ExtBot  # noqa: PLC0415
 
+            # No rate limiter in the Bot: DeliveryLoop takes the send slot before it marks a part
+            # in flight (platform_limiters), so no part waits for a slot once marked.
             kwargs: dict[str, Any] = {
-                "rate_limiter": telegram_rate_limiter(),
                 "defaults": Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
             }
             if settings.telegram_base_url:
@@ -193,6 +193,7 @@ async def deliver_until_done(
         platforms=sorted(senders),
         lease_seconds=lease_seconds,
         concurrency=concurrency,
+        limiters=platform_limiters(senders),
     )
     while True:
         if compose:

@@ -14,8 +14,10 @@ from typing import Protocol
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.feeds.config import load_feed_specs, normalise_feed_url, sync_feeds
-from bot.feeds.fetch import FetchError, check_public_url, make_client
+from bot.errors import EX_UNAVAILABLE
+from bot.feeds.config import FeedConfigError, load_feed_specs, normalise_feed_url, sync_feeds
+from bot.feeds.fetch import FetchError, FetchLimits, check_public_url, fetch, make_client
+from bot.feeds.parse import parse_feed
 from bot.feeds.poller import CycleReport, OnNewArticles, Poller, make_scheduler
 from bot.settings import Settings
 from storage import feeds as feed_store
@@ -54,8 +56,10 @@ async def add_user_feed(
     name: str | None,
     interval: int | None,
     added_by: str,
+    check: bool = False,
 ) -> int:
-    """Validate (scheme, SSRF guard after DNS, duplicates) and add; returns the feed id."""
+    """Validate (scheme, SSRF guard after DNS, duplicates; with ``check``, that the URL answers
+    with a feed) and add; returns the feed id."""
     url = url.strip()
     if len(url) > 2000:
         raise FeedAddError("URL is longer than 2000 characters")
@@ -68,6 +72,8 @@ async def add_user_feed(
             await check_public_url(url)
         except FetchError as exc:
             raise FeedAddError(f"refused: {exc}") from exc
+    if check:
+        await check_answers_with_feed(settings, url)
     canonical = normalise_feed_url(url)
     with transaction(sessions) as session:
         if feed_store.get_feed_by_url(session, url=canonical) is not None:
@@ -80,6 +86,20 @@ async def add_user_feed(
             added_by=added_by[:100],
         )
         return feed.id
+
+
+async def check_answers_with_feed(settings: Settings, url: str) -> None:
+    """Fetch ``url`` once, as the poller would, and refuse it unless it parses as a feed."""
+    async with make_client(settings) as client:
+        result = await fetch(client, url, limits=FetchLimits.from_settings(settings))
+    if result.kind != "ok":
+        raise FeedAddError(f"{url} does not answer with a feed: {result.error or result.kind}")
+    parsed = await asyncio.to_thread(
+        parse_feed, result.body, content_type=result.content_type, base_url=result.url
+    )
+    if not parsed.usable:
+        reason = parsed.error or "no entries"
+        raise FeedAddError(f"{url} does not answer with a feed: {reason} (--no-check adds it)")
 
 
 def remove_feed(sessions: sessionmaker[Session], *, feed_id: int, by: str) -> str | None:
@@ -153,13 +173,24 @@ def format_report(report: CycleReport) -> list[str]:
 @click.option("--no-claims", is_flag=True, help="Store stories without extracting claims.")
 @click.pass_obj
 def poll_command(app: AppLike, once: bool, no_claims: bool) -> None:
-    """Poll the due feeds (once, or on a schedule until stopped)."""
-    sync_default_feeds(app.settings, app.sessions)
+    """Poll the due feeds (once, or on a schedule until stopped).
+
+    Only the feeds in the database are polled; ``feeds add --defaults`` adds the default list.
+    ``--once`` exits with 69 (EX_UNAVAILABLE) when every polled feed failed.
+    """
+    with app.sessions() as session:
+        if not feed_store.list_feeds(session):
+            click.echo(
+                "nkwatch: no feeds (add one: nkwatch feeds add URL, or --defaults)", err=True
+            )
     callback = None if no_claims else claims_callback(app)
     if once:
         report = asyncio.run(poll_once(app.settings, app.sessions, on_new_articles=callback))
         for line in format_report(report):
             click.echo(line)
+        if report.all_failed:
+            click.echo(f"nkwatch: all {report.feeds_polled} polled feeds failed", err=True)
+            click.get_current_context().exit(EX_UNAVAILABLE)
         return
     asyncio.run(poll_forever(app.settings, app.sessions, on_new_articles=callback))
 
@@ -191,15 +222,41 @@ def feeds_list(app: AppLike) -> None:
 
 
 @feeds_group.command("add")
-@click.argument("url")
+@click.argument("url", required=False)
 @click.option("--name", default=None, help="Display name (defaults to the URL).")
 @click.option("--interval", type=int, default=None, help="Poll interval in seconds (>= 60).")
+@click.option("--defaults", is_flag=True, help="Add the default feed list (NKWATCH_FEEDS_FILE).")
+@click.option("--no-check", is_flag=True, help="Add URL without checking it answers with a feed.")
 @click.pass_obj
-def feeds_add(app: AppLike, url: str, name: str | None, interval: int | None) -> None:
+def feeds_add(
+    app: AppLike,
+    *,
+    url: str | None,
+    name: str | None,
+    interval: int | None,
+    defaults: bool,
+    no_check: bool,
+) -> None:
+    """Add URL (checked: it must answer with a feed), or the default feeds with --defaults."""
+    if defaults == (url is not None):
+        raise click.UsageError("give either URL or --defaults")
+    if url is None:
+        try:
+            added = sync_default_feeds(app.settings, app.sessions)
+        except FeedConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"added {added} default feeds from {app.settings.feeds_file}")
+        return
     try:
         feed_id = asyncio.run(
             add_user_feed(
-                app.settings, app.sessions, url=url, name=name, interval=interval, added_by="cli"
+                app.settings,
+                app.sessions,
+                url=url,
+                name=name,
+                interval=interval,
+                added_by="cli",
+                check=not no_check,
             )
         )
     except FeedAddError as exc:
@@ -208,7 +265,7 @@ def feeds_add(app: AppLike, url: str, name: str | None, interval: int | None) ->
 
 
 @feeds_group.command("remove")
-@click.argument("feed_id", type=int)
+@click.argument("feed_id", type=click.IntRange(1, 2**31 - 1))
 @click.pass_obj
 def feeds_remove(app: AppLike, feed_id: int) -> None:
     done = remove_feed(app.sessions, feed_id=feed_id, by="cli")

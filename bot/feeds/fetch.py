@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot.feeds.guard import guarded_transport
 from bot.settings import Settings
 
 FEED_ACCEPT = (
@@ -101,16 +102,26 @@ class FetchResult:
     error: str | None = None
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    """The one client the app shares; redirects off because ``fetch`` follows them itself."""
+def make_client(settings: Settings, *, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """The one client the app shares; redirects off because ``fetch`` follows them itself.
+
+    Its connections go through the guarded backend (bot/feeds/guard.py): unless private feeds
+    are allowed, every connection is made to an address vetted at connect time.
+    """
+    limits = httpx.Limits(
+        max_connections=max(settings.fetch_concurrency * 2, 10),
+        max_keepalive_connections=max(settings.fetch_concurrency * 2, 10),
+    )
+    allow_private = settings.allow_private_feeds
+
+    async def vet(host: str, port: int) -> list[str]:
+        return await vetted_addresses(host, port, resolver=resolver, allow_private=allow_private)
+
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=FetchLimits.from_settings(settings).timeout,
         headers={"User-Agent": settings.user_agent},
-        limits=httpx.Limits(
-            max_connections=max(settings.fetch_concurrency * 2, 10),
-            max_keepalive_connections=max(settings.fetch_concurrency * 2, 10),
-        ),
+        transport=guarded_transport(vet, limits=limits),
         trust_env=False,
     )
 
@@ -129,9 +140,37 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+async def vetted_addresses(
+    host: str, port: int, *, resolver: Resolver | None = None, allow_private: bool = False
+) -> list[str]:
+    """The addresses of ``host``, resolved once; any non-public answer refuses them all.
+
+    With ``allow_private`` (tests, local use) nothing is refused and, without a resolver of
+    its own, the host name is left for the system to resolve at connect time.
+    """
+    host = host.strip("[]")
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        if allow_private and resolver is None:
+            return [host]
+        try:
+            addresses = await (resolver or system_resolver)(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise UnresolvableHostError(f"cannot resolve {host}: {exc}") from exc
+    if not addresses:
+        raise UnresolvableHostError(f"{host} resolves to no address")
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise UnsafeURLError(f"{host} resolves to non-public address {address}")
+    return addresses
+
+
 async def check_public_url(url: str, *, resolver: Resolver | None = None) -> None:
     """Refuse non-HTTP URLs and hosts that resolve to any non-public address (every address is
-    checked: one private answer among public ones is enough to refuse)."""
+    checked: one private answer among public ones is enough to refuse). Fetches check again at
+    connect time (``make_client``), which is what stops a host that changes its answer."""
     try:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -142,18 +181,7 @@ async def check_public_url(url: str, *, resolver: Resolver | None = None) -> Non
     host = parts.hostname
     if not host:
         raise UnsafeURLError("URL has no host")
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        try:
-            addresses = await (resolver or system_resolver)(host, port)
-        except (OSError, UnicodeError) as exc:
-            raise UnresolvableHostError(f"cannot resolve {host}: {exc}") from exc
-    if not addresses:
-        raise UnresolvableHostError(f"{host} resolves to no address")
-    for address in addresses:
-        if not is_public_address(address):
-            raise UnsafeURLError(f"{host} resolves to non-public address {address}")
+    await vetted_addresses(host, port, resolver=resolver)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -180,7 +180,70 @@ class ParsedFeed:
         return bool(self.entries) or (self.version is not None and self.version != "")
 
 
-def parse_feed(data: bytes, *, content_type: str | None, base_url: str) -> ParsedFeed:
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._-]+)", re.IGNORECASE)
+_DETECT_BYTES = 256 * 1024
+_MULTIBYTE = frozenset(
+    [
+        "cp949",
+        "euc_kr",
+        "johab",
+        "iso2022_kr",
+        "euc_jp",
+        "shift_jis",
+        "cp932",
+        "iso2022_jp",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "cp950",
+        "big5hkscs",
+        "hz",
+    ]
+)
+
+
+def declared_encoding(data: bytes, content_type: str | None) -> str:
+    """The charset the HTTP header, else the XML declaration, names; UTF-8 when neither does."""
+    found = _CHARSET.search(content_type or "")
+    if found:
+        return found.group(1).lower()
+    declared = _XML_ENCODING.match(data[:200])
+    return declared.group(1).decode("ascii").lower() if declared else "utf-8"
+
+
+def repair_false_utf8(data: bytes, content_type: str | None) -> bytes:
+    """Bytes that claim UTF-8 but are not, re-encoded from the charset they really use.
+
+    feedparser falls back to windows-1252 for these, which turns a Korean (EUC-KR) or Japanese
+    feed into mojibake; charset detection on the bytes gets the real one.
+    """
+    if declared_encoding(data, content_type).replace("_", "-") not in ("utf-8", "utf8"):
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return data
+    from charset_normalizer import from_bytes  # noqa: PLC0415 - only for broken feeds
+
+    best = from_bytes(data[:_DETECT_BYTES]).best()
+    # Short Latin text cannot tell windows-1252 from its cousins: feedparser's fallback stays.
+    if best is None or best.encoding.replace("-", "_").lower() not in _MULTIBYTE:
+        return data
+    try:
+        return data.decode(best.encoding, errors="replace").encode("utf-8")
+    except LookupError:
+        return data
+
+
+def parse_feed(
+    data: bytes, *, content_type: str | None, base_url: str, max_entries: int | None = None
+) -> ParsedFeed:
+    """The feed's entries in feed order; with ``max_entries`` only that many are built."""
+    data = repair_false_utf8(data, content_type)
     # A missing Content-Type is read as application/xml: the XML declaration and BOM decide the
     # encoding (RFC 7303), rather than feedparser's text/xml default of us-ascii.
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
@@ -199,6 +262,8 @@ def parse_feed(data: bytes, *, content_type: str | None, base_url: str) -> Parse
     entries: list[ParsedEntry] = []
     seen: set[tuple[str | None, str | None]] = set()
     for raw in result.get("entries", []):
+        if max_entries is not None and len(entries) >= max_entries:
+            break
         entry = _entry(raw, base_url)
         if entry is None:
             continue

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feeds.fetch import FetchLimits, FetchResult, Resolver, fetch, fetch_article_text
-from bot.feeds.parse import ParsedEntry, ParsedFeed, parse_feed
+from bot.feeds.offload import parse_off_loop
+from bot.feeds.parse import ParsedEntry, ParsedFeed
 from bot.feeds.relevance import Topics, load_topics
-from bot.feeds.store import NearDupIndex, store_entries, unseen_entries
+from bot.feeds.store import NearDupIndex, StoreResult, store_entries, unseen_entries
 from bot.settings import Settings
 from storage import feeds as feed_store
 from storage.db import transaction
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SPREAD = 0.1  # next checks land up to 10% after the interval so feeds drift apart
+STORE_BATCH = 200  # entries stored per transaction (and per worker-thread hop)
 
 
 class ClaimCountsLike(Protocol):
@@ -80,6 +83,7 @@ class FeedOutcome:
     new_ids: list[int] = field(default_factory=list)
     relevant_ids: list[int] = field(default_factory=list)
     error: str | None = None
+    feed: str = ""  # how the feed is named in error lines: #id, name and URL
 
 
 @dataclass(slots=True)
@@ -92,8 +96,14 @@ class CycleReport:
     claims_repeated: int = 0
     claims_updated: int = 0
     errors: int = 0
+    feeds_failed: int = 0
     error_lines: list[str] = field(default_factory=list)
     relevant_ids: list[int] = field(default_factory=list)
+
+    @property
+    def all_failed(self) -> bool:
+        """Every polled feed failed: for ``poll --once`` a non-zero exit, not a quiet report."""
+        return self.feeds_polled > 0 and self.feeds_failed == self.feeds_polled
 
 
 # --- policy --------------------------------------------------------------------------------
@@ -103,6 +113,13 @@ def backoff_seconds(failures: int, settings: Settings) -> float:
     """Exponential: base, 2·base, 4·base … capped at ``backoff_max_seconds``."""
     exponent = min(max(failures - 1, 0), 32)
     return float(min(settings.backoff_base_seconds * 2**exponent, settings.backoff_max_seconds))
+
+
+def feed_label(feed_id: int, name: str, url: str) -> str:
+    """``feed #7 "NK News" (https://…)``: error lines name the feed, not just its id."""
+    if not name or name == url:
+        return f"feed #{feed_id} ({url})"
+    return f'feed #{feed_id} "{name}" ({url})'
 
 
 def next_success_check(now: datetime, interval: int, rng: random.Random) -> datetime:
@@ -136,13 +153,17 @@ class Poller:
         self.rng = rng or random.Random()
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         self._index: NearDupIndex | None = None
+        self._store_lock = threading.Lock()
 
     async def run_cycle(self) -> CycleReport:
         now = self.clock()
-        with transaction(self.sessions) as session:
-            run_id = feed_store.start_poll_run(session, now=now).id
-            self._index = NearDupIndex.load(session, now=now)
-        report = CycleReport(run_id=run_id)
+
+        def start() -> int:
+            with transaction(self.sessions) as session:
+                self._index = NearDupIndex.load(session, now=now)
+                return feed_store.start_poll_run(session, now=now).id
+
+        report = CycleReport(run_id=await asyncio.to_thread(start))
         outcomes = await self._run_pool(due_at=now)
         report.feeds_polled = len(outcomes)
         for outcome in outcomes:
@@ -151,13 +172,20 @@ class Poller:
             report.relevant_ids.extend(outcome.relevant_ids)
             if outcome.error is not None:
                 report.errors += 1
-                report.error_lines.append(f"feed {outcome.feed_id}: {outcome.error}")
+                report.feeds_failed += 1
+                report.error_lines.append(f"{outcome.feed or outcome.feed_id}: {outcome.error}")
         if report.relevant_ids and self.on_new_articles is not None:
             await asyncio.to_thread(self._ingest, report)
+        await asyncio.to_thread(self._finish, report)
+        self._index = None
+        return report
+
+    def _finish(self, report: CycleReport) -> None:
+        assert report.run_id is not None
         with transaction(self.sessions) as session:
             feed_store.finish_poll_run(
                 session,
-                run_id=run_id,
+                run_id=report.run_id,
                 now=self.clock(),
                 feeds_polled=report.feeds_polled,
                 new_stories=report.new_stories,
@@ -167,8 +195,6 @@ class Poller:
                 claims_updated=report.claims_updated,
                 errors=report.errors,
             )
-        self._index = None
-        return report
 
     def _claim_next(self, *, due_at: datetime) -> FeedJob | None:
         """One feed due at the cycle's start, leased to this process; None when none is left.
@@ -217,7 +243,7 @@ class Poller:
         async def worker() -> None:
             nonlocal drained
             while not drained:
-                job = self._claim_next(due_at=due_at)
+                job = await asyncio.to_thread(self._claim_next, due_at=due_at)
                 if job is None:
                     drained = True
                     return
@@ -246,13 +272,14 @@ class Poller:
     async def _poll_guarded(self, job: FeedJob) -> FeedOutcome:
         """A crash on one feed is recorded on that feed; it never stops the cycle."""
         try:
-            return await self.poll_feed(job)
+            outcome = await self.poll_feed(job)
         except Exception as exc:
             log.exception("polling feed %s failed", job.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
-            with transaction(self.sessions) as session:
-                self._record_failure(session, job, error, self.clock())
-            return FeedOutcome(feed_id=job.id, kind="error", error=error)
+            await asyncio.to_thread(self._fail, job, error, self.clock())
+            outcome = FeedOutcome(feed_id=job.id, kind="error", error=error)
+        outcome.feed = feed_label(job.id, job.name, job.url)
+        return outcome
 
     def _host_limit(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -272,27 +299,70 @@ class Poller:
             )
         now = self.clock()
         if result.kind == "ok":
-            # Parsed on the loop thread: a worker thread would only add GIL hand-offs (the
-            # parse is pure Python), and one 100 KB feed takes a few milliseconds.
-            parsed = parse_feed(result.body, content_type=result.content_type, base_url=result.url)
+            # Off the loop, like every step below (a big feed in a worker process): a 5 MB feed
+            # parses for seconds, and the loop serves Telegram, Slack and the outbox meanwhile.
+            parsed = await parse_off_loop(
+                result.body,
+                content_type=result.content_type,
+                base_url=result.url,
+                max_entries=self.settings.poll_max_entries + 1,  # one more: to log the cut
+            )
             if not parsed.usable:
                 error = f"not a feed: {parsed.error or 'no entries'}"
-                with transaction(self.sessions) as session:
-                    self._record_failure(session, job, error, now)
+                await asyncio.to_thread(self._fail, job, error, now)
                 return FeedOutcome(feed_id=job.id, kind="error", error=error)
             return await self._store(job, result, parsed, now)
+
+        def record() -> FeedOutcome:
+            with transaction(self.sessions) as session:
+                return self._record_result(session, job, result, now)
+
+        return await asyncio.to_thread(record)
+
+    def _fail(self, job: FeedJob, error: str, now: datetime) -> None:
         with transaction(self.sessions) as session:
-            return self._record_result(session, job, result, now)
+            self._record_failure(session, job, error, now)
 
     async def _store(
         self, job: FeedJob, result: FetchResult, parsed: ParsedFeed, now: datetime
     ) -> FeedOutcome:
+        """Store the first ``poll_max_entries`` entries, a batch per transaction and thread.
+
+        The fetch state (validators, next check) is written with the last batch, so a poll cut
+        short is fetched again and its stored batches are then simply known.
+        """
         entries: Sequence[ParsedEntry] = parsed.entries
+        cap = self.settings.poll_max_entries
+        if len(entries) > cap:
+            log.warning("feed %s: over %d entries, keeping the first %d", job.id, cap, cap)
+            entries = entries[:cap]
         if self.settings.fetch_full_text:
             entries = await self._with_full_text(job, entries)
+        outcome = FeedOutcome(feed_id=job.id, kind="ok")
+        batches = [entries[i : i + STORE_BATCH] for i in range(0, len(entries), STORE_BATCH)]
+        for number, batch in enumerate(batches or [entries], start=1):
+            last = number == max(len(batches), 1)
+            stored = await asyncio.to_thread(
+                self._store_batch, job, batch, result, parsed, now, last=last
+            )
+            outcome.new_ids.extend(stored.new_ids)
+            outcome.relevant_ids.extend(stored.relevant_ids)
+        return outcome
+
+    def _store_batch(
+        self,
+        job: FeedJob,
+        entries: Sequence[ParsedEntry],
+        result: FetchResult,
+        parsed: ParsedFeed,
+        now: datetime,
+        *,
+        last: bool,
+    ) -> StoreResult:
         for attempt in range(3):
             try:
-                with transaction(self.sessions) as session:
+                # one writer at a time in this process: the near-duplicate index is shared
+                with self._store_lock, transaction(self.sessions) as session:
                     stored = store_entries(
                         session,
                         feed_id=job.id,
@@ -303,32 +373,35 @@ class Poller:
                         now=now,
                         index=self._index,
                     )
-                    feed_store.record_fetch_success(
-                        session,
-                        feed_id=job.id,
-                        now=now,
-                        next_check_at=next_success_check(now, job.interval, self.rng),
-                        etag=result.etag,
-                        last_modified=result.last_modified,
-                        warning=parsed.error if parsed.bozo else None,
-                    )
-                break
+                    if last:
+                        feed_store.record_fetch_success(
+                            session,
+                            feed_id=job.id,
+                            now=now,
+                            next_check_at=next_success_check(now, job.interval, self.rng),
+                            etag=result.etag,
+                            last_modified=result.last_modified,
+                            warning=parsed.error if parsed.bozo else None,
+                        )
+                return stored
             except IntegrityError:
                 # Another process stored one of these stories between lookup and insert: the
                 # retry finds it and records this feed as a further source.
                 if attempt == 2:
                     raise
                 log.info("feed %s: concurrent insert, retrying the store", job.id)
-        return FeedOutcome(
-            feed_id=job.id, kind="ok", new_ids=stored.new_ids, relevant_ids=stored.relevant_ids
-        )
+        raise AssertionError("unreachable")
 
     async def _with_full_text(
         self, job: FeedJob, entries: Sequence[ParsedEntry]
     ) -> list[ParsedEntry]:
         """Swap teaser text for the story page's main text, for entries not seen before."""
-        with transaction(self.sessions) as session:
-            fresh = {id(e) for e in unseen_entries(session, feed_id=job.id, entries=entries)}
+
+        def unseen() -> set[int]:
+            with transaction(self.sessions) as session:
+                return {id(e) for e in unseen_entries(session, feed_id=job.id, entries=entries)}
+
+        fresh = await asyncio.to_thread(unseen)
         out: list[ParsedEntry] = []
         for entry in entries:
             if id(entry) in fresh and entry.is_teaser and entry.url:
@@ -361,11 +434,6 @@ class Poller:
                 session, feed_id=job.id, now=now, error=error, next_check_at=now
             )
             feed_store.disable_feed(session, feed_id=job.id, reason="HTTP 410 Gone")
-        elif result.kind == "refused":
-            feed_store.record_fetch_error(
-                session, feed_id=job.id, now=now, error=error, next_check_at=now
-            )
-            feed_store.disable_feed(session, feed_id=job.id, reason=f"refused: {error}")
         elif result.kind == "throttled" and result.retry_after is not None:
             wait = min(max(result.retry_after, 1.0), float(self.settings.backoff_max_seconds))
             feed_store.record_fetch_error(

@@ -399,6 +399,10 @@ async def start_http(
     route = path or bot.config.http_path
 
     async def handle(request: web.Request) -> web.Response:
+        # bolt int()s the timestamp unchecked: a non-numeric one would be a 500, not a refusal
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return web.Response(status=401, text="invalid request")
         bolt_request = await to_bolt_request(request)
         bolt_response = await bot.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)

@@ -16,6 +16,7 @@ from bot.claims.commands import COMMANDS
 from bot.claims.engine import ClaimEngine
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
+from bot.errors import InputError
 from bot.settings import Settings
 from storage import claims as claim_store
 from storage.db import transaction
@@ -82,12 +83,12 @@ def test_claim_reads_stdin_one_object_per_line(seeded: AppContext) -> None:
         "The price of rice in Pyongyang markets rose sharply.",
     ]
     result = run(seeded, "claim", "--json", "--top", "2", input="\n".join(lines) + "\n")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 65, result.output  # EX_DATAERR: the blank line was refused
     out = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert len(out) == 3
     assert out[0]["status"] == "updated"
     assert any("150" in c["new"] and "100" in c["old"] for c in out[0]["changed"])
-    assert out[1] == {"status": "new", "matches": [], "changed": []}
+    assert out[1] == {"line": 2, "error": "empty claim"}
     assert out[2]["status"] == "new"
     assert len(out[2]["matches"]) == 2  # a new claim still lists its nearest neighbours
 
@@ -126,7 +127,7 @@ def test_kb_import_reports_bad_lines_and_keeps_good_ones(
         fh.write(b'{"id": "a4", "text": "caf\xe9 latte"}\n')  # Latin-1, not UTF-8
         fh.write((json.dumps(good[1]) + "\n").encode())
     result = run(app, "kb", "import", str(path))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 65, result.output  # good lines kept, but the file was not clean
     assert "line 2: not JSON" in result.stderr
     assert "line 4: missing or empty 'text'" in result.stderr
     assert "line 5: not UTF-8" in result.stderr
@@ -139,6 +140,36 @@ def test_kb_import_reports_bad_lines_and_keeps_good_ones(
     data = json.loads(found.stdout)
     assert data["matches"][0]["claim"] == good[0]["text"]
     assert data["matches"][0]["article"]["source"] == "fc"
+
+
+def test_claim_batch_answers_every_line_even_binary_blank_and_long(seeded: AppContext) -> None:
+    lines = [
+        b"Kim Jong Un test-drove a new utility combat armored vehicle.",
+        b"\xff\xfe\x00bad",  # not UTF-8: once crashed the semantic encoder mid-batch
+        b"   ",
+        b"word " * 400,
+        b"North Korea\x07 shipped shells.",
+        b"North Korea shipped artillery shells to Russia.",
+    ]
+    result = CliRunner().invoke(nk, ["claim", "--json"], obj=seeded, input=b"\n".join(lines))
+    assert result.exit_code == 65, result.output
+    out = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["status"] == "repeated"
+    assert out[1] == {"line": 2, "error": "not UTF-8 (byte 1)"}
+    assert out[2] == {"line": 3, "error": "empty claim"}
+    assert "too long" in out[3]["error"]
+    assert "control characters" in out[4]["error"]
+    assert "status" in out[5]
+    assert "4 input lines refused" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 1001])
+def test_claim_argument_refused_with_one_line(seeded: AppContext, text: str) -> None:
+    result = CliRunner().invoke(nk, ["claim", text], obj=seeded)
+    assert isinstance(result.exception, InputError)
+    assert result.exception.exit_code == 65
+    assert str(result.exception).startswith("claim refused: ")
 
 
 def test_claims_lists_an_articles_verdicts(seeded: AppContext, db: Database) -> None:

@@ -417,6 +417,10 @@ async def test_addfeed_and_removefeed_are_admin_only(services: Services, db: Dat
     for bad in ("", "ftp://x.example/rss", "two words"):
         assert (await dispatch("addfeed", req(bad, is_admin=True), services)).error
     assert (await dispatch("removefeed", req("abc", is_admin=True), services)).error
+    for huge in ("99999999999999999999999", str(2**31), "9" * 250):
+        out = await dispatch("removefeed", req(huge, is_admin=True), services)
+        assert out.error
+        assert "No feed #" in out.plain_text()  # not "something went wrong"
 
 
 async def test_addfeed_refuses_private_addresses(services: Services) -> None:

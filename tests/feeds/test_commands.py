@@ -186,6 +186,7 @@ def test_poll_once_on_sample_feeds_stores_each_story_once(
     app: App, server: FeedServer, tmp_path: Path, db
 ) -> None:
     app.settings.feeds_file = serve_samples(server, tmp_path, f"samples-{db.kind}")
+    assert "added 3 default feeds" in run(app, feeds_group, "add", "--defaults").output
     first = run(app, poll_command, "--once", "--no-claims")
     assert first.exit_code == 0, first.output
     assert "feeds polled:     3" in first.output
@@ -210,6 +211,7 @@ def test_poll_once_with_the_claim_engine_stores_claims_once(
 ) -> None:
     app.settings.feeds_file = serve_samples(server, tmp_path, f"claims-{db.kind}")
     app.settings.semantic = "off"
+    run(app, feeds_group, "add", "--defaults")
     first = run(app, poll_command, "--once")
     assert first.exit_code == 0, first.output
     with app.sessions() as s:
@@ -220,3 +222,49 @@ def test_poll_once_with_the_claim_engine_stores_claims_once(
     run(app, poll_command, "--once")
     with app.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Claim)) == claims
+
+
+def test_poll_once_polls_only_the_databases_feeds_and_fails_when_all_fail(
+    app: App, server: FeedServer, tmp_path: Path
+) -> None:
+    app.settings.feeds_file = write_feeds(tmp_path, [("Default", server.url("/status/500"))])
+    url = server.url("/status/404")
+    assert run(app, feeds_group, "add", url, "--no-check", "--name", "Mine").exit_code == 0
+    result = CliRunner().invoke(poll_command, ["--once", "--no-claims"], obj=app)
+    assert result.exit_code == 69, result.output  # EX_UNAVAILABLE: every feed failed
+    assert "feeds polled:     1" in result.output
+    with app.sessions() as s:
+        (feed,) = feed_store.list_feeds(s)  # the default list was not added behind our back
+    assert f'feed #{feed.id} "Mine" ({url}): HTTP 404' in result.output
+    assert "all 1 polled feeds failed" in result.stderr
+
+
+def test_poll_once_with_no_feeds_says_how_to_add_them(app: App) -> None:
+    result = run(app, poll_command, "--once", "--no-claims")
+    assert result.exit_code == 0
+    assert "feeds polled:     0" in result.output
+    assert "feeds add URL, or --defaults" in result.stderr
+
+
+@pytest.mark.parametrize(("path", "reason"), [("/status/404", "HTTP 404"), ("/html", "not")])
+def test_feeds_add_checks_the_url_answers_with_a_feed(
+    app: App, server: FeedServer, path: str, reason: str
+) -> None:
+    url = (
+        server.put("/plain.html", b"<html><body>hello</body></html>")
+        if path == "/html"
+        else (server.url(path))
+    )
+    refused = CliRunner().invoke(feeds_group, ["add", url], obj=app)
+    assert refused.exit_code != 0
+    assert "does not answer with a feed" in refused.output
+    assert reason in refused.output
+    with app.sessions() as s:
+        assert feed_store.list_feeds(s) == []
+    assert run(app, feeds_group, "add", url, "--no-check").exit_code == 0
+
+
+def test_feeds_add_wants_url_or_defaults(app: App) -> None:
+    assert CliRunner().invoke(feeds_group, ["add"], obj=app).exit_code == 2
+    both = CliRunner().invoke(feeds_group, ["add", "http://x.example/", "--defaults"], obj=app)
+    assert both.exit_code == 2

@@ -231,3 +231,25 @@ def test_an_items_own_source_names_its_outlet() -> None:
     assert [e.source for e in entries] == ["Wire & Co", None]
     (entry,) = parse_feed(atom, content_type=None, base_url="https://a.example/").entries
     assert entry.source == "Daily Example"
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("북한이 러시아에 포탄을 수출했다고 정부 관계자가 밝혔다", "euc-kr"),
+        ("北朝鮮がロシアに砲弾を輸出したと政府関係者が述べた", "shift_jis"),
+        ("Café résumé: naïve text — North Korea", "cp1252"),
+    ],
+)
+@pytest.mark.parametrize("content_type", [None, "application/rss+xml; charset=utf-8"])
+def test_feed_declared_utf8_but_not_is_read_in_its_real_charset(
+    text: str, codec: str, content_type: str | None
+) -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>{text}</title><link>https://x.example/a</link>"
+        f"<description>{text} {text}</description></item></channel></rss>"
+    ).encode(codec)
+    parsed = parse_feed(body, content_type=content_type, base_url="https://x.example/")
+    (entry,) = parsed.entries
+    assert entry.title == text  # not mojibake

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import bot.feeds.poller as poller_module
+import bot.feeds.offload as offload_module
 from bot.feeds.fetch import make_client
 from bot.feeds.poller import ClaimCounts, Poller, backoff_seconds, make_scheduler
 from storage import articles as article_store
@@ -321,15 +321,27 @@ async def test_retry_after_is_capped_by_backoff_max(db, server, settings, client
     )
 
 
-async def test_private_feed_refused_and_disabled_when_not_allowed(
+async def test_private_feed_refused_backs_off_instead_of_disabling_at_once(
     db, server, settings, client, topics, clock
 ) -> None:
     url = server.put_file(f"/p/{db.kind}/ssrf.xml", "rss2.xml")
     feed_id = add_feed(db, url)
     settings.allow_private_feeds = False
-    await make_poller(db, settings, client, topics, clock).run_cycle()
+    poller = make_poller(db, settings, client, topics, clock)
+    report = await poller.run_cycle()
     feed = feed_row(db, feed_id)
-    assert not feed.enabled
+    assert feed.enabled  # one refusal (a redirect that may be fixed) is not the end of the feed
+    assert "non-public address 127.0.0.1" in (feed.last_error or "")
+    assert feed.next_check_at == clock.now + timedelta(seconds=settings.backoff_base_seconds)
+    assert report.error_lines == [
+        f'feed #{feed_id} "Test feed" ({url}): 127.0.0.1 resolves to non-public address 127.0.0.1'
+    ]
+    assert report.all_failed
+    for _ in range(settings.max_consecutive_failures - 1):
+        make_due(db, feed_id)
+        await poller.run_cycle()
+    feed = feed_row(db, feed_id)
+    assert not feed.enabled  # refused every time: disabled like any feed that keeps failing
     assert "non-public address 127.0.0.1" in (feed.disabled_reason or "")
     assert server.hits[f"/p/{db.kind}/ssrf.xml"] == 0
 
@@ -492,14 +504,14 @@ async def test_one_feed_crashing_does_not_stop_the_cycle(
 ) -> None:
     good = add_feed(db, server.put_file(f"/p/{db.kind}/good.xml", "rss2.xml"))
     bad = add_feed(db, server.put_file(f"/p/{db.kind}/bad.xml", "atom.xml"))
-    real = poller_module.parse_feed
+    real = offload_module.parse_feed
 
     def exploding(data: bytes, **kw):
         if b"<feed" in data:
             raise ValueError("parser exploded")
         return real(data, **kw)
 
-    monkeypatch.setattr(poller_module, "parse_feed", exploding)
+    monkeypatch.setattr(offload_module, "parse_feed", exploding)  # small feeds: a thread
     report = await make_poller(db, settings, client, topics, clock).run_cycle()
     assert report.feeds_polled == 2
     assert report.errors == 1

@@ -38,6 +38,16 @@ async def test_missing_signature_is_refused_with_401(slack: SlackHarness) -> Non
     assert slack.api.responses(name) == []
 
 
+async def test_non_numeric_timestamp_is_refused_with_401_not_500(slack: SlackHarness) -> None:
+    body, name = slack.command_body("status")
+    for stamp in ("abc", "1e9", "12 3", "-5", "9" * 40):
+        headers = {**sign(body), "X-Slack-Request-Timestamp": stamp}
+        response = await slack.post(body, signed=False, headers=headers)
+        assert response.status_code == 401, stamp
+    await _settle(slack)
+    assert slack.api.responses(name) == []
+
+
 async def test_tampered_body_is_refused_with_401(slack: SlackHarness) -> None:
     body, name = slack.command_body("status")
     headers = sign(body)

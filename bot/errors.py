@@ -1,0 +1,102 @@
+"""nkwatch's own exceptions, each carrying one line for the user and a sysexits exit code.
+
+The tree says whose the problem is, so the CLI can say what to do about it:
+
+    NkwatchError                      base; ``exit_code`` follows sysexits(3)
+    ├── UserError                     the user's input or configuration: fix it and rerun
+    │   ├── ConfigError        78     a setting or configuration file (EX_CONFIG)
+    │   └── InputError         65     data given on the command line or stdin (EX_DATAERR)
+    ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
+    │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
+    │   └── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)
+    └── InternalError          70     a bug in nkwatch (EX_SOFTWARE); any unexpected exception
+
+``as_nkwatch_error`` maps what libraries raise (SQLAlchemy's connection errors) into the tree;
+anything it does not know is an ``InternalError``, whose traceback ``-v`` shows.
+"""
+
+from __future__ import annotations
+
+import os
+
+EX_DATAERR = 65
+EX_UNAVAILABLE = 69
+EX_SOFTWARE = 70
+EX_CANTCREAT = 73
+EX_CONFIG = 78
+
+
+class NkwatchError(Exception):
+    """Base of every nkwatch error; ``str()`` is one line meant for the user."""
+
+    exit_code = EX_SOFTWARE
+
+
+class UserError(NkwatchError):
+    """Something the user gave (a setting, a file, a claim) is wrong."""
+
+    exit_code = EX_DATAERR
+
+
+class ConfigError(UserError):
+    exit_code = EX_CONFIG
+
+
+class InputError(UserError):
+    exit_code = EX_DATAERR
+
+
+class PlatformError(NkwatchError):
+    """A service or resource outside nkwatch failed; retrying later or elsewhere may help."""
+
+    exit_code = EX_UNAVAILABLE
+
+
+class DatabaseUnavailableError(PlatformError):
+    exit_code = EX_UNAVAILABLE
+
+
+class DatabaseFileError(PlatformError):
+    exit_code = EX_CANTCREAT
+
+
+class InternalError(NkwatchError):
+    """A bug: an exception nkwatch did not expect."""
+
+    exit_code = EX_SOFTWARE
+
+
+def one_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped (library messages often run on)."""
+    for line in text.splitlines():
+        if line.strip():
+            return " ".join(line.split())
+    return text.strip()
+
+
+def _database_error(exc: Exception, url: str | None) -> NkwatchError | None:
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415 - only when something failed
+    from sqlalchemy.exc import OperationalError as SAOperationalError  # noqa: PLC0415
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    where = f" ({url})" if url else ""
+    detail = one_line(str(exc.orig)) if exc.orig is not None else one_line(str(exc))
+    if url and url.startswith("sqlite") and "unable to open database file" in detail:
+        return DatabaseFileError(f"cannot open the SQLite database{where}: {detail}")
+    if isinstance(exc, SAOperationalError) or exc.connection_invalidated:
+        return DatabaseUnavailableError(f"database unavailable{where}: {detail}")
+    return None
+
+
+def as_nkwatch_error(exc: BaseException, *, database_url: str | None = None) -> NkwatchError:
+    """``exc`` as a member of the tree: itself, a database error, or an internal error."""
+    if isinstance(exc, NkwatchError):
+        return exc
+    if isinstance(exc, Exception):
+        mapped = _database_error(exc, database_url)
+        if mapped is not None:
+            return mapped
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return PlatformError(f"{exc.strerror or exc}: {os.fsdecode(exc.filename)}")
+    return InternalError(f"internal error: {type(exc).__name__}: {one_line(str(exc))}")
