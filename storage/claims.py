@@ -39,6 +39,7 @@ class IndexRow:
     claim_id: int
     text: str
     embedding: bytes | None
+    published: datetime | None = None  # the article's publication time, else first seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,18 +190,29 @@ def iter_index_rows(
 ) -> Iterator[IndexRow]:
     """Every claim in id order, paged by key so a million rows never sit in one result."""
     last = after_id
+    published = func.coalesce(Article.published_at, Claim.first_seen_at)
     while True:
         rows = session.execute(
-            select(Claim.id, Claim.text, Claim.embedding)
+            select(Claim.id, Claim.text, Claim.embedding, published)
+            .outerjoin(Article, Claim.article_id == Article.id)
             .where(Claim.id > last)
             .order_by(Claim.id)
             .limit(batch)
         ).all()
         if not rows:
             return
-        for claim_id, text, embedding in rows:
-            yield IndexRow(claim_id=claim_id, text=text, embedding=embedding)
+        for claim_id, text, embedding, when in rows:
+            yield IndexRow(claim_id=claim_id, text=text, embedding=embedding, published=when)
         last = rows[-1][0]
+
+
+def count_claims_after(session: Session, *, after_id: int) -> int:
+    """How many claims have an id above ``after_id`` (the size of an index catch-up)."""
+    return int(session.scalar(select(func.count()).select_from(Claim).where(Claim.id > after_id)))
+
+
+def claim_text(session: Session, *, claim_id: int) -> str | None:
+    return session.scalar(select(Claim.text).where(Claim.id == claim_id))
 
 
 def set_embeddings(session: Session, *, embeddings: Mapping[int, bytes]) -> None:
