@@ -208,7 +208,8 @@ def iter_index_rows(
 
 def count_claims_after(session: Session, *, after_id: int) -> int:
     """How many claims have an id above ``after_id`` (the size of an index catch-up)."""
-    return int(session.scalar(select(func.count()).select_from(Claim).where(Claim.id > after_id)))
+    query = select(func.count()).select_from(Claim).where(Claim.id > after_id)
+    return int(session.scalar(query) or 0)
 
 
 def claim_text(session: Session, *, claim_id: int) -> str | None:

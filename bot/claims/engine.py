@@ -227,7 +227,7 @@ class ClaimEngine:
         with self.sessions() as session:
             total = claim_store.count_claims_after(session, after_id=0)
             with self.index.bulk_load():
-                step = None if progress is None else partial(progress, total=total)
+                step = None if progress is None else (lambda done: progress(done, total))
                 self._index_from(session, after_id=0, progress=step)
             session.commit()
         return len(self.index)
@@ -524,7 +524,10 @@ class ClaimEngine:
                     session, embeddings={c.id: to_bytes(vecs[i]) for i, c in enumerate(added)}
                 )
             self.index.add_many(
-                [c.id for c in added], texts, embeddings=vecs, published=[c.first_seen_at for c in added]
+                [c.id for c in added],
+                texts,
+                embeddings=vecs,
+                published=[c.first_seen_at for c in added],
             )
             self._indexed_up_to = max(self._indexed_up_to, *(c.id for c in added))
             added_total += len(added)

@@ -103,7 +103,7 @@ class Analyzer:
 
 # Sentences whose analysis is part of the index fingerprint: a tokenizer change that alters how
 # they are analysed makes a stored index stale (it is rebuilt, not silently mismatched).
-_CANARY = (
+FINGERPRINT_SAMPLES = (
     "North Korea shipped 5,000 containers of artillery shells and KN-23 missiles to Russia.",
     "Kim Jong Un inspected the Hwasong-18 ICBM launch with Defense Minister Sergei Shoigu.",
     "The munitions factory in Pyongyang doubled production in October 2023, officials said.",
@@ -113,7 +113,7 @@ _CANARY = (
 def fingerprint(analyzer: Analyzer, *extra: str) -> str:
     """What the stored tokens depend on: the analysis of sample sentences plus ``extra``."""
     digest = hashlib.sha256()
-    for text in _CANARY:
+    for text in FINGERPRINT_SAMPLES:
         digest.update(" ".join(analyzer(text)).encode())
         digest.update(b"\n")
     for part in extra:
@@ -316,7 +316,7 @@ class ClaimIndex:
         terms = [self.analyzer(t) for t in texts]
         lexical = self.lexical.search_many(terms, pool, before_us=before_us)
         if not self.semantic:
-            return [_fuse(hits, ceiling, None, None, 0.0, k) for hits, ceiling in lexical]
+            return [_fuse(hits, ceiling, None, weight=0.0, k=k) for hits, ceiling in lexical]
         assert self.vectors is not None
         if query_vecs is None:
             query_vecs = self.encode(texts)
@@ -334,15 +334,15 @@ class ClaimIndex:
             ids = np.asarray([h.claim_id for h in hits] + more, dtype=np.int64)
             sims = self.vectors.similarities(query_vecs[row], ids)
             extended = hits + [LexHit(cid, 0.0, times.get(cid, UNKNOWN_TIME)) for cid in more]
-            out.append(_fuse(extended, ceiling, ids, sims, self.semantic_weight, k))
+            out.append(_fuse(extended, ceiling, sims, weight=self.semantic_weight, k=k))
         return out
 
 
 def _fuse(
     hits: Sequence[LexHit],
     ceiling: float,
-    ids: NDArray[np.int64] | None,
     sims: NDArray[np.float32] | None,
+    *,
     weight: float,
     k: int,
 ) -> list[Hit]:

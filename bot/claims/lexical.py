@@ -71,6 +71,13 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+def _flush_at_exit(ref: weakref.ref[LexicalIndex]) -> None:
+    """Commit what is pending when the process ends (a crash is caught up from the database)."""
+    index = ref()
+    if index is not None:
+        index.flush()
+
+
 def _document(doc: Doc) -> tantivy.Document:
     return tantivy.Document(
         terms=" ".join(doc.terms),
@@ -138,8 +145,7 @@ class LexicalIndex:
         self._bulk = False
         self._bulk_max = 0
         self._stats()
-        ref = weakref.ref(self)
-        atexit.register(lambda: (lambda me: me is not None and me.flush())(ref()))
+        atexit.register(_flush_at_exit, weakref.ref(self))
 
     # -- opening -------------------------------------------------------------------------
 
@@ -241,7 +247,8 @@ class LexicalIndex:
             searcher = self._index.searcher()
             query = tantivy.Query.term_set_query(self._schema, "claim_id", rest)
             hits = searcher.search(query, len(rest), count=False).hits
-            found.update(searcher.fast_field_values("claim_id", [a for _, a in hits]))
+            values = searcher.fast_field_values("claim_id", [a for _, a in hits])
+            found.update(int(v) for v in values if v is not None)
         return found
 
     def published_of(self, claim_ids: Sequence[int]) -> dict[int, int]:
@@ -254,7 +261,13 @@ class LexicalIndex:
             addrs = [a for _, a in searcher.search(query, len(rest), count=False).hits]
             ids = searcher.fast_field_values("claim_id", addrs)
             pubs = searcher.fast_field_values("published", addrs)
-            out.update({int(c): int(p) for c, p in zip(ids, pubs, strict=True)})
+            out.update(
+                {
+                    int(c): int(p)
+                    for c, p in zip(ids, pubs, strict=True)
+                    if c is not None and p is not None
+                }
+            )
         return out
 
     def check_of(self, claim_id: int) -> int | None:
@@ -345,9 +358,7 @@ class LexicalIndex:
 
     def _stats_for(self, searcher: tantivy.Searcher, terms: Sequence[str]) -> dict[str, float]:
         n = len(self)
-        return {
-            t: idf(n, searcher.doc_freq("terms", t) + self._overlay.df(t)) for t in terms if n
-        }
+        return {t: idf(n, searcher.doc_freq("terms", t) + self._overlay.df(t)) for t in terms if n}
 
     def avgdl(self) -> float:
         n = len(self)
@@ -372,7 +383,11 @@ class LexicalIndex:
         if before_us is not None:
             window = tantivy.Query.const_score_query(
                 tantivy.Query.range_query(
-                    schema, "published", tantivy.FieldType.Integer, None, before_us,
+                    schema,
+                    "published",
+                    tantivy.FieldType.Integer,
+                    None,
+                    before_us,
                     include_upper=False,
                 ),
                 0.0,
@@ -384,8 +399,10 @@ class LexicalIndex:
             hits: dict[int, LexHit] = {}
             if unique and self._n_main:
                 query = tantivy.Query.boolean_query(
-                    [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "terms", t))
-                     for t in unique]
+                    [
+                        (tantivy.Occur.Should, tantivy.Query.term_query(schema, "terms", t))
+                        for t in unique
+                    ]
                 )
                 if window is not None:
                     query = tantivy.Query.boolean_query(
@@ -396,7 +413,7 @@ class LexicalIndex:
                 ids = searcher.fast_field_values("claim_id", addrs)
                 pubs = searcher.fast_field_values("published", addrs)
                 for (score, _), cid, pub in zip(found, ids, pubs, strict=True):
-                    if score > 0:
+                    if score > 0 and cid is not None and pub is not None:
                         hits[int(cid)] = LexHit(int(cid), float(score), int(pub))
             for hit in self._overlay_hits(unique, idfs, before_us):
                 if hit.claim_id not in hits or hits[hit.claim_id].score < hit.score:

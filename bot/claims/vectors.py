@@ -68,7 +68,7 @@ class VectorIndex:
             index = faiss.read_index(str(self.path / VECTOR_FILE))
             if index.d != self.dim or not isinstance(index, faiss.IndexIDMap2):
                 msg = f"dimension {index.d}, expected {self.dim}"
-                raise ValueError(msg)  # noqa: TRY301 - one warning path for every bad file
+                raise ValueError(msg)
         except (RuntimeError, ValueError) as exc:
             log.warning("vector index at %s dropped (%s); rebuilding it", self.path, exc)
             return self._empty()
@@ -121,7 +121,7 @@ class VectorIndex:
         ivf = faiss.IndexIVFFlat(quantizer, self.dim, n_lists, faiss.METRIC_INNER_PRODUCT)
         ivf.cp.seed = self.seed
         ivf.train(sample)
-        ivf.set_direct_map_type(faiss.DirectMap.Array)  # reconstruct by position
+        ivf.set_direct_map_type(faiss.DirectMap.Array)  # type: ignore[attr-defined]
         ivf.nprobe = self.nprobe
         index = faiss.IndexIDMap2(ivf)
         index.add_with_ids(rows, ids)
@@ -166,7 +166,8 @@ class VectorIndex:
         ids = np.asarray(claim_ids, dtype=np.int64)
         query = np.asarray(query, dtype=np.float32)
         try:
-            return (self._index.reconstruct_batch(ids) @ query).astype(np.float32)
+            rows: NDArray[np.float32] = self._index.reconstruct_batch(ids)
+            return (rows @ query).astype(np.float32)
         except RuntimeError:  # an id not held (a claim indexed lexically only): one by one
             for i, claim_id in enumerate(ids):
                 try:

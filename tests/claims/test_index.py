@@ -68,7 +68,7 @@ QUERIES = ("Kim factories", "containers of munitions Russia", "Bakhmut rockets",
 
 
 def _scores(index: LexicalIndex, terms: list[str], n: int) -> list[float]:
-    (hits, _), = index.search_many([terms], n)
+    ((hits, _),) = index.search_many([terms], n)
     by_id = {h.claim_id: h.score for h in hits}
     return [by_id.get(i + 1, 0.0) for i in range(n)]
 
@@ -101,8 +101,8 @@ def test_half_committed_index_ranks_like_a_committed_one(analyzer: Analyzer) -> 
     split.add(_docs(analyzer, texts[2900:], first=2901))  # pending in the overlay
     for probe in (texts[2950], texts[10], texts[2999][:20]):
         terms = analyzer(probe)
-        (a, _), = whole.search_many([terms], 5)
-        (b, _), = split.search_many([terms], 5)
+        ((a, _),) = whole.search_many([terms], 5)
+        ((b, _),) = split.search_many([terms], 5)
         assert [h.claim_id for h in a][:3] == [h.claim_id for h in b][:3]
         np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=2e-2)
 
@@ -244,7 +244,8 @@ def test_vector_index_exact_and_ivf_agree_on_clustered_data(tmp_path: Path) -> N
     for lo in range(0, 6000, 500):
         exact.add(ids[lo : lo + 500], data[lo : lo + 500])
         ivf.add(ids[lo : lo + 500], data[lo : lo + 500])
-    assert ivf.partitioned and not exact.partitioned
+    assert ivf.partitioned
+    assert not exact.partitioned
     ivf.add(ids[:10], data[:10])  # held already: ignored
     assert len(ivf) == 6000
     queries = _unit(data[rng.integers(0, 6000, 50)] + 0.05 * rng.standard_normal((50, 32)))
@@ -259,7 +260,8 @@ def test_vector_index_exact_and_ivf_agree_on_clustered_data(tmp_path: Path) -> N
     assert ivf.similarities(q, np.asarray([99999]))[0] == 0.0
     ivf.flush()
     reopened = VectorIndex(32, path=tmp_path, nprobe=8)
-    assert reopened.partitioned and reopened.max_id == 6099
+    assert reopened.partitioned
+    assert reopened.max_id == 6099
     again, _ = reopened.search_many(queries, 10)
     assert (again == found).all()
 
