@@ -357,10 +357,8 @@ class ClaimEngine:
         published = article.published_at or article.fetched_at or datetime.now(UTC)
         extracted = extract(article.text or "", published=published, lexicon=self.lexicon)
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
-        hits = [
-            self.index.search(c.text, CANDIDATES, query_vec=None if vecs is None else vecs[i])
-            for i, c in enumerate(extracted)
-        ]
+        # one batched retrieval for the whole article (one searcher, one vector search)
+        hits = self.index.search_many([c.text for c in extracted], CANDIDATES, query_vecs=vecs)
         found = self._provenance(session, [h.claim_id for row in hits for h in row])
         verdicts: list[Verdict] = []
         rows: list[Claim] = []
