@@ -261,7 +261,11 @@ def paraphrase(text: str, rng: random.Random) -> str:
 
 
 def build_store(size: int, encode: int) -> Path:
-    """A cached SQLite store of ``size`` synthetic claims (attributes and embeddings included)."""
+    """A cached SQLite store of ``size`` synthetic claims (attributes and embeddings included).
+
+    At a million claims, extracting every claim's attributes takes an hour of CPU on this
+    machine, so from 500k on claims carry the attributes of one of 2,000 extracted templates
+    (retrieval, index and memory figures do not depend on them; judging reads them)."""
     import numpy as np  # noqa: PLC0415
 
     from bot.claims.extract import extract_attributes  # noqa: PLC0415
@@ -298,6 +302,7 @@ def build_store(size: int, encode: int) -> Path:
     outlets = ["Yonhap", "NK News", "Reuters", "AP", "KCNA Watch", "38 North", "VOA", "WSJ"]
     base = datetime(2022, 1, 1, tzinfo=UTC)
     batch = 20_000
+    rows_attrs: list[dict] = []
     with engine.begin() as conn:
         for lo in range(0, size, batch):
             hi = min(size, lo + batch)
@@ -314,14 +319,20 @@ def build_store(size: int, encode: int) -> Path:
             rows = []
             for i in range(lo, hi):
                 published = base + timedelta(days=(i * 7919) % 900)
+                if size >= 500_000 and i >= 2000:
+                    attrs = rows_attrs[i % 2000]
+                else:
+                    attrs = extract_attributes(
+                        texts[i], published=published, lexicon=lexicon
+                    ).to_json()
+                    if size >= 500_000:
+                        rows_attrs.append(attrs)
                 rows.append(
                     {
                         "article_id": None,
                         "position": 0,
                         "text": texts[i],
-                        "attrs": extract_attributes(
-                            texts[i], published=published, lexicon=lexicon
-                        ).to_json(),
+                        "attrs": attrs,
                         "verdict": "new",
                         "changes": [],
                         "external_id": f"syn-{i}",
@@ -591,6 +602,8 @@ def worker_peer(store: Path, size: int, n_queries: int) -> dict:
     queries = query_set(size, n_queries)
     if size >= 500_000:
         queries = queries[:10]
+    elif size >= 50_000:
+        queries = queries[:30]
     lat = []
     for q in queries:
         t = time.perf_counter()

@@ -335,7 +335,9 @@ class LexicalIndex:
         if not self._overlay.docs:
             return
         writer = self._acquire_writer()
-        if writer is None:
+        if writer is None:  # read-only here: keep the overlay, see what the writer committed
+            self._index.reload()
+            self._stats()
             return
         for doc in self._overlay.docs:
             writer.add_document(_document(doc))

@@ -180,6 +180,21 @@ def test_corrupt_index_rebuilds_instead_of_crashing(tmp_path: Path, analyzer: An
     assert again.search("Kim factories", 1)[0].claim_id == 1
 
 
+def test_a_second_process_reads_the_writers_commits_and_keeps_its_own_claims(
+    tmp_path: Path, analyzer: Analyzer
+) -> None:
+    path = tmp_path / "ix"
+    writer = ClaimIndex(analyzer, path=path)
+    reader = ClaimIndex(analyzer, path=path)  # the directory's writer lock is taken
+    writer.add_many([1, 2], DOCS[:2])
+    writer.flush()
+    reader.add_many([3], DOCS[2:3])
+    reader.flush()  # cannot commit: stays searchable in memory
+    assert reader.lexical.max_id == 3
+    assert {h.claim_id for h in reader.search("Kim factories Shoigu munitions", 5)} >= {1, 3}
+    assert 3 not in writer
+
+
 def test_a_foreign_directory_is_refused(tmp_path: Path, analyzer: Analyzer) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(IndexDirError, match="not empty"):
