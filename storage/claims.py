@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Article, Claim, Event
@@ -133,10 +134,12 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
     unique = list(dict.fromkeys(claim_ids))
     # Plain columns, not ORM objects: this runs for every judged claim, and building identity-
     # mapped instances for twenty candidates cost more than the query itself.
+    # attrs come back as their JSON text, parsed once per chunk (one json.loads of a joined
+    # array) rather than by the column type row by row.
     columns = select(
         Claim.id,
         Claim.text,
-        Claim.attrs,
+        cast(Claim.attrs, Text),
         Claim.source,
         Claim.first_seen_at,
         Claim.event_id,
@@ -151,15 +154,17 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
     ).outerjoin(Article, Claim.article_id == Article.id)
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        for row in session.execute(columns.where(Claim.id.in_(chunk))):
-            (cid, text, attrs, source, first_seen, event_id, root_id, verdict) = row[:8]
-            article_id, title, outlet, published, url, origin = row[8:]
+        rows = session.execute(columns.where(Claim.id.in_(chunk))).all()
+        parsed = json.loads("[" + ",".join(row[2] or "{}" for row in rows) + "]")
+        for row, attrs in zip(rows, parsed, strict=True):
+            (cid, text, _, source, first_seen, event_id, root_id, verdict) = tuple(row)[:8]
+            article_id, title, outlet, published, url, origin = tuple(row)[8:]
             if article_id is not None and url is None and origin != "feed":
                 url = f"seed:{origin}"  # as article_url(): seeds are cited by file name
             found[cid] = ClaimProvenance(
                 claim_id=cid,
                 text=text,
-                attrs=dict(attrs or {}),
+                attrs=attrs if isinstance(attrs, dict) else {},
                 article_id=article_id,
                 article_title=title,
                 source=(outlet or source) if article_id is not None else source,

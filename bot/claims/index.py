@@ -311,7 +311,7 @@ class ClaimIndex:
         """:meth:`search` for many queries at once: one searcher, one batched vector search."""
         if not texts:
             return []
-        pool = max(self.pool, k)
+        pool = max(self.pool, k) if self.semantic else k  # the pool only matters for fusion
         before_us = None if before is None else to_micros(before)
         terms = [self.analyzer(t) for t in texts]
         lexical = self.lexical.search_many(terms, pool, before_us=before_us)

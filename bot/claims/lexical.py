@@ -8,7 +8,7 @@ English or of the lexicon.
 
 A tantivy commit costs 20-100 ms (segment write, fsync), too much per article, so claims added
 since the last commit live in a small in-memory overlay scored with the same BM25 formula and
-the index's statistics; the overlay is committed every few seconds or few thousand claims and on
+the index's statistics; the overlay is committed every 30 seconds or 5,000 claims and on
 :meth:`LexicalIndex.flush`. Claims lost in a crash before their commit come back through the
 engine's catch-up (everything above the highest claim id the index holds).
 
@@ -128,7 +128,7 @@ class LexicalIndex:
         path: Path | None,
         *,
         fingerprint: str,
-        commit_seconds: float = 5.0,
+        commit_seconds: float = 30.0,
         commit_docs: int = 5000,
     ) -> None:
         self.path = path
