@@ -255,8 +255,9 @@ class ClaimIndex:
         embeddings: NDArray[np.float32] | None = None,
         published: Sequence[datetime | None] | None = None,
     ) -> None:
-        """Index claims (ids already held are skipped); with the encoder on, ``embeddings``
-        (rows L2-normalised) are used when given and computed otherwise."""
+        """Index claims (ids already held with the same text are skipped, with another text
+        replaced); with the encoder on, ``embeddings`` (rows L2-normalised) are used when given
+        and computed otherwise."""
         if not claim_ids:
             return
         if self.semantic:
@@ -267,14 +268,15 @@ class ClaimIndex:
             self.vectors.add(np.asarray(claim_ids, dtype=np.int64), embeddings)
         top = self.lexical.max_id
         maybe_held = [cid for cid in claim_ids if cid <= top]
-        held = self.lexical.present(maybe_held) if maybe_held else set()
+        held = self.lexical.checks_of(maybe_held) if maybe_held else {}
         whens = published if published is not None else [None] * len(claim_ids)
+        checks = [text_check(text) for text in texts]
         docs = [
-            Doc(cid, self.analyzer(text), to_micros(when), text_check(text))
-            for cid, text, when in zip(claim_ids, texts, whens, strict=True)
-            if cid not in held
+            Doc(cid, self.analyzer(text), to_micros(when), check)
+            for cid, text, when, check in zip(claim_ids, texts, whens, checks, strict=True)
+            if held.get(cid) != check
         ]
-        self.lexical.add(docs)
+        self.lexical.add(docs, replace=[d.claim_id for d in docs if d.claim_id in held])
 
     def add(
         self, claim_id: int, text: str, *, embedding: NDArray[np.float32] | None = None

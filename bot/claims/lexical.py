@@ -144,6 +144,7 @@ class LexicalIndex:
         self._last_commit = time.monotonic()
         self._bulk = False
         self._bulk_max = 0
+        self._deleted: set[int] = set()  # committed ids to delete at the next commit
         self._stats()
         atexit.register(_flush_at_exit, weakref.ref(self))
 
@@ -232,7 +233,7 @@ class LexicalIndex:
     # -- size and membership -------------------------------------------------------------
 
     def __len__(self) -> int:
-        return self._n_main + len(self._overlay.docs)
+        return self._n_main - len(self._deleted) + len(self._overlay.docs)
 
     @property
     def max_id(self) -> int:
@@ -241,14 +242,22 @@ class LexicalIndex:
 
     def present(self, claim_ids: Sequence[int]) -> set[int]:
         """Which of these claim ids the index holds (one query)."""
-        found = {cid for cid in claim_ids if cid in self._overlay.ids}
+        return set(self.checks_of(claim_ids))
+
+    def checks_of(self, claim_ids: Sequence[int]) -> dict[int, int]:
+        """The stored text checksums of those of these claims the index holds (one query)."""
+        wanted = set(claim_ids)
+        found = {d.claim_id: d.check for d in self._overlay.docs if d.claim_id in wanted}
         rest = [cid for cid in claim_ids if cid not in found and cid <= self._max_main]
         if rest:
             searcher = self._index.searcher()
             query = tantivy.Query.term_set_query(self._schema, "claim_id", rest)
-            hits = searcher.search(query, len(rest), count=False).hits
-            values = searcher.fast_field_values("claim_id", [a for _, a in hits])
-            found.update(int(v) for v in values if v is not None)
+            addrs = [a for _, a in searcher.search(query, len(rest), count=False).hits]
+            ids = searcher.fast_field_values("claim_id", addrs)
+            checks = searcher.fast_field_values("check", addrs)
+            for cid, check in zip(ids, checks, strict=True):
+                if cid is not None and check is not None and int(cid) not in self._deleted:
+                    found[int(cid)] = int(check)
         return found
 
     def published_of(self, claim_ids: Sequence[int]) -> dict[int, int]:
@@ -286,9 +295,18 @@ class LexicalIndex:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, docs: Sequence[Doc]) -> None:
+    def add(self, docs: Sequence[Doc], *, replace: Sequence[int] = ()) -> None:
         """Add claims: searchable at once and committed in batches (inside :meth:`bulk`, written
-        straight to the index and searchable when the bulk load ends)."""
+        straight to the index and searchable when the bulk load ends). ``replace`` names ids
+        held with another text (an id reused after a rolled-back transaction): the old entry
+        goes."""
+        if replace:
+            gone = set(replace)
+            kept = [d for d in self._overlay.docs if d.claim_id not in gone]
+            self._overlay.clear()
+            for doc in kept:
+                self._overlay.add(doc)
+            self._deleted.update(cid for cid in gone if cid <= self._max_main)
         writer = self._acquire_writer() if self._bulk else None
         if writer is not None:
             for doc in docs:
@@ -339,11 +357,14 @@ class LexicalIndex:
             self._index.reload()
             self._stats()
             return
+        for claim_id in self._deleted:
+            writer.delete_documents_by_term("claim_id", claim_id)
         for doc in self._overlay.docs:
             writer.add_document(_document(doc))
         writer.commit()
         self._index.reload()
         self._overlay.clear()
+        self._deleted.clear()
         self._last_commit = time.monotonic()
         self._stats()
 
@@ -410,11 +431,13 @@ class LexicalIndex:
                     query = tantivy.Query.boolean_query(
                         [(tantivy.Occur.Must, query), (tantivy.Occur.Must, window)]
                     )
-                found = searcher.search(query, k, count=False).hits
+                found = searcher.search(query, k + len(self._deleted), count=False).hits
                 addrs = [a for _, a in found]
                 ids = searcher.fast_field_values("claim_id", addrs)
                 pubs = searcher.fast_field_values("published", addrs)
                 for (score, _), cid, pub in zip(found, ids, pubs, strict=True):
+                    if cid in self._deleted:
+                        continue  # replaced: its new entry is in the overlay
                     if score > 0 and cid is not None and pub is not None:
                         hits[int(cid)] = LexHit(int(cid), float(score), int(pub))
             for hit in self._overlay_hits(unique, idfs, before_us):

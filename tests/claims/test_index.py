@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.claims.index import Analyzer, ClaimIndex, clean_text
+from bot.claims.index import Analyzer, ClaimIndex, clean_text, text_check
 from bot.claims.lexical import META_FILE, Doc, IndexDirError, LexicalIndex
 from bot.claims.lexicon import load_lexicon
 from bot.claims.normalize import normalize_tokens
@@ -221,6 +221,25 @@ def test_adding_the_same_claim_twice_is_ignored(analyzer: Analyzer) -> None:
     assert len(idx) == 2
     assert 2 in idx
     assert next(h.claim_id for h in idx.search("Kim munitions factories", k=5)) == 1
+
+
+def test_an_id_reused_with_another_text_replaces_the_old_entry(
+    tmp_path: Path, analyzer: Analyzer
+) -> None:
+    """SQLite hands a rolled-back claim's id to the next claim: the index must follow."""
+    idx = ClaimIndex(analyzer, path=tmp_path / "ix")
+    idx.add_many([1, 2], DOCS[:2])
+    idx.flush()  # 2 is committed
+    idx.add_many([3], DOCS[2:3])  # 3 is pending
+    idx.add_many([2, 3], [DOCS[3], DOCS[4]])
+    for flush in (False, True):
+        if flush:
+            idx.flush()
+        assert len(idx) == 3
+        assert 2 not in [h.claim_id for h in idx.search(DOCS[1], 3)]  # its old text is gone
+        assert idx.search(DOCS[3], 1)[0].claim_id == 2
+        assert idx.search(DOCS[4], 1)[0].claim_id == 3
+        assert idx.check_of(2) == text_check(DOCS[3])
 
 
 def test_analyzer_cleans_social_media_text() -> None:
