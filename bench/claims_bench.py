@@ -1,25 +1,34 @@
-"""Claim engine benchmark: `/claim` latency, ingest throughput and memory at 1k / 100k / 1M claims.
+"""Claim engine benchmark: build, reopen, cold `nkwatch claim`, `/claim` latency, ingest and memory
+at 10k / 100k / 1M stored claims, with the old in-memory BM25 and rank_bm25 side by side.
 
-    python bench/claims_bench.py                 # 1k and 100k stored claims (a few minutes)
-    python bench/claims_bench.py --sizes 1000000 # 1M: 5 min to build once, ~9 min; 4.3 GB peak
+    python bench/claims_bench.py                              # 1k and 100k (a few minutes)
+    python bench/claims_bench.py --sizes 10000 100000 1000000 --paths lexical old-bm25
+    python bench/claims_bench.py --sizes 100000 --paths semantic   # needs the [semantic] extra
 
 For each store size the script builds (once, cached under $TMPDIR/nkwatch-claims-bench/) a
 SQLite knowledge base of synthetic claims: seed-like sentences recombined from lists of actors,
-weapons, places, figures and dates with a fixed random seed, each with its extracted attributes.
-Then, each in a fresh subprocess so peak memory is its own:
+weapons, places, figures and dates with a fixed random seed, each with its extracted attributes
+(from 500k on, attributes of 2,000 templates: see build_store). Then, each in a fresh subprocess
+so peak memory is its own:
 
-- lexical:  ClaimEngine with semantic="off": index load time, `check()` latency p50/p99 over
-            the query set (retrieval + provenance + judge), retrieval-only latency, ingest
-            throughput (synthetic 20-sentence articles through extract + retrieve + judge + store,
-            rolled back afterwards), peak RSS;
-- semantic: the same with all-MiniLM-L6-v2 (query encoding included in the latency);
-- rank_bm25: BM25Okapi over the same analysed tokens as a naive peer (retrieval only; at 1M
+- lexical:   ClaimEngine with semantic="off" and its index directory beside a copy of the store:
+             build (first open, nothing on disk), a cold `nkwatch claim --json` process (median
+             of 3), reopen in-process, `check()` p50/p99 (retrieval + provenance + judge),
+             retrieval-only p50/p99, ingest (synthetic 20-sentence articles through extract +
+             batched retrieval + judge + store, rolled back afterwards), RSS;
+- semantic:  the same with the sentence model (query encoding included in the latency);
+- old-bm25:  the in-memory BM25 this project used before tantivy (bench/old_bm25.py), which
+             tokenises and indexes every stored claim on every start;
+- rank_bm25: BM25Okapi over the same analysed tokens as a naive peer (retrieval only; past 50k
              only a few queries, it scans every document per term).
+
+Every time is given as wall / CPU: the machine is shared, CPU seconds are what compare.
 
 Semantic store embeddings: encoding a million sentences on 2 CPU cores takes about an hour, so
 only ``--encode`` sentences (default 4,000) are truly encoded; every other stored claim gets the
 embedding of a random encoded claim plus small Gaussian noise, renormalised. Query embeddings are
 real. Search cost does not depend on the vector values, so latency figures are representative.
+bench/vector_bench.py compares the vector index with faiss HNSW, hnswlib, usearch and numpy.
 """
 
 from __future__ import annotations
