@@ -418,6 +418,20 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
+# `nkwatch claim --json TEXT`, reporting its own high-water RSS: a forked child's ru_maxrss
+# still counts the parent's pages from before exec, so wait4 cannot tell it.
+_CLAIM_WITH_HWM = (
+    "import atexit, runpy, sys\n"
+    "def hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('HWM ' + line.split()[1] + '\\n')\n"
+    "atexit.register(hwm)\n"
+    "sys.argv = ['nkwatch', 'claim', '--json', sys.argv[1]]\n"
+    "runpy.run_module('bot.cli', run_name='__main__')\n"
+)
+
+
 def _cold_claim(url: str, query: str, repeats: int = 3) -> tuple[float, float, float]:
     """`nkwatch claim --json TEXT` as a user runs it, index already on disk: median wall and
     CPU seconds (the child's own), and its peak RSS in MB."""
@@ -426,7 +440,7 @@ def _cold_claim(url: str, query: str, repeats: int = 3) -> tuple[float, float, f
     for _ in range(repeats):
         t = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "claim", "--json", query],
+            [sys.executable, "-c", _CLAIM_WITH_HWM, query],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -434,9 +448,13 @@ def _cold_claim(url: str, query: str, repeats: int = 3) -> tuple[float, float, f
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
+        err = proc.stderr.read().decode() if proc.stderr else ""
         if status != 0:
-            raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "claim failed")
-        runs.append((wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+            raise RuntimeError(err or "claim failed")
+        hwm = [
+            float(line.split()[1]) / 1024 for line in err.splitlines() if line.startswith("HWM ")
+        ]
+        runs.append((wall, usage.ru_utime + usage.ru_stime, hwm[-1] if hwm else 0.0))
     runs.sort()
     return runs[len(runs) // 2]
 
