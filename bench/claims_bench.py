@@ -1,25 +1,34 @@
-"""Claim engine benchmark: `/claim` latency, ingest throughput and memory at 1k / 100k / 1M claims.
+"""Claim engine benchmark: build, reopen, cold `nkwatch claim`, `/claim` latency, ingest and memory
+at 10k / 100k / 1M stored claims, with the old in-memory BM25 and rank_bm25 side by side.
 
-    python bench/claims_bench.py                 # 1k and 100k stored claims (a few minutes)
-    python bench/claims_bench.py --sizes 1000000 # 1M: 5 min to build once, ~9 min; 4.3 GB peak
+    python bench/claims_bench.py                              # 1k and 100k (a few minutes)
+    python bench/claims_bench.py --sizes 10000 100000 1000000 --paths lexical old-bm25
+    python bench/claims_bench.py --sizes 100000 --paths semantic   # needs the [semantic] extra
 
 For each store size the script builds (once, cached under $TMPDIR/nkwatch-claims-bench/) a
 SQLite knowledge base of synthetic claims: seed-like sentences recombined from lists of actors,
-weapons, places, figures and dates with a fixed random seed, each with its extracted attributes.
-Then, each in a fresh subprocess so peak memory is its own:
+weapons, places, figures and dates with a fixed random seed, each with its extracted attributes
+(from 500k on, attributes of 2,000 templates: see build_store). Then, each in a fresh subprocess
+so peak memory is its own:
 
-- lexical:  ClaimEngine with semantic="off": index load time, `check()` latency p50/p99 over
-            the query set (retrieval + provenance + judge), retrieval-only latency, ingest
-            throughput (synthetic 20-sentence articles through extract + retrieve + judge + store,
-            rolled back afterwards), peak RSS;
-- semantic: the same with all-MiniLM-L6-v2 (query encoding included in the latency);
-- rank_bm25: BM25Okapi over the same analysed tokens as a naive peer (retrieval only; at 1M
+- lexical:   ClaimEngine with semantic="off" and its index directory beside a copy of the store:
+             build (first open, nothing on disk), a cold `nkwatch claim --json` process (median
+             of 3), reopen in-process, `check()` p50/p99 (retrieval + provenance + judge),
+             retrieval-only p50/p99, ingest (synthetic 20-sentence articles through extract +
+             batched retrieval + judge + store, rolled back afterwards), RSS;
+- semantic:  the same with the sentence model (query encoding included in the latency);
+- old-bm25:  the in-memory BM25 this project used before tantivy (bench/old_bm25.py), which
+             tokenises and indexes every stored claim on every start;
+- rank_bm25: BM25Okapi over the same analysed tokens as a naive peer (retrieval only; past 50k
              only a few queries, it scans every document per term).
+
+Every time is given as wall / CPU: the machine is shared, CPU seconds are what compare.
 
 Semantic store embeddings: encoding a million sentences on 2 CPU cores takes about an hour, so
 only ``--encode`` sentences (default 4,000) are truly encoded; every other stored claim gets the
 embedding of a random encoded claim plus small Gaussian noise, renormalised. Query embeddings are
 real. Search cost does not depend on the vector values, so latency figures are representative.
+bench/vector_bench.py compares the vector index with faiss HNSW, hnswlib, usearch and numpy.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 # Generated stores are large (1.5 GB at 1M claims): kept outside the source tree.
 CACHE = Path(os.environ.get("NKWATCH_BENCH_CACHE", tempfile.gettempdir())) / "nkwatch-claims-bench"
@@ -260,12 +270,16 @@ def paraphrase(text: str, rng: random.Random) -> str:
 
 
 def build_store(size: int, encode: int) -> Path:
-    """A cached SQLite store of ``size`` synthetic claims (attributes and embeddings included)."""
+    """A cached SQLite store of ``size`` synthetic claims (attributes and embeddings included).
+
+    At a million claims, extracting every claim's attributes takes an hour of CPU on this
+    machine, so from 500k on claims carry the attributes of one of 2,000 extracted templates
+    (retrieval, index and memory figures do not depend on them; judging reads them)."""
     import numpy as np  # noqa: PLC0415
 
     from bot.claims.extract import extract_attributes  # noqa: PLC0415
     from bot.claims.lexicon import load_lexicon  # noqa: PLC0415
-    from bot.claims.semantic import SentenceEncoder, to_bytes  # noqa: PLC0415
+    from bot.claims.semantic import to_bytes  # noqa: PLC0415
     from storage.db import make_engine, upgrade  # noqa: PLC0415
     from storage.models import Claim  # noqa: PLC0415
 
@@ -280,7 +294,6 @@ def build_store(size: int, encode: int) -> Path:
     upgrade(engine)
     rng = random.Random(SEED)
     lexicon = load_lexicon()
-    encoder = SentenceEncoder()
     texts: list[str] = []
     seen: set[str] = set()
     while len(texts) < size:
@@ -290,15 +303,21 @@ def build_store(size: int, encode: int) -> Path:
             texts.append(s)
     del seen
     n_true = min(encode, size)
-    true_vecs = encoder.encode(texts[:n_true])
+    # --encode 0: a lexical-only store (no embeddings, no model needed)
+    from bot.claims.semantic import SentenceEncoder  # noqa: PLC0415
+
+    true_vecs = SentenceEncoder().encode(texts[:n_true]) if n_true else None
     nrng = np.random.default_rng(SEED)
     outlets = ["Yonhap", "NK News", "Reuters", "AP", "KCNA Watch", "38 North", "VOA", "WSJ"]
     base = datetime(2022, 1, 1, tzinfo=UTC)
     batch = 20_000
+    rows_attrs: list[dict] = []
     with engine.begin() as conn:
         for lo in range(0, size, batch):
             hi = min(size, lo + batch)
-            if hi <= n_true:
+            if true_vecs is None:
+                vecs = None
+            elif hi <= n_true:
                 vecs = true_vecs[lo:hi]
             else:
                 picks = nrng.integers(0, n_true, hi - lo)
@@ -309,21 +328,27 @@ def build_store(size: int, encode: int) -> Path:
             rows = []
             for i in range(lo, hi):
                 published = base + timedelta(days=(i * 7919) % 900)
+                if size >= 500_000 and i >= 2000:
+                    attrs = rows_attrs[i % 2000]
+                else:
+                    attrs = extract_attributes(
+                        texts[i], published=published, lexicon=lexicon
+                    ).to_json()
+                    if size >= 500_000:
+                        rows_attrs.append(attrs)
                 rows.append(
                     {
                         "article_id": None,
                         "position": 0,
                         "text": texts[i],
-                        "attrs": extract_attributes(
-                            texts[i], published=published, lexicon=lexicon
-                        ).to_json(),
+                        "attrs": attrs,
                         "verdict": "new",
                         "changes": [],
                         "external_id": f"syn-{i}",
                         "source": outlets[i % len(outlets)],
                         "first_seen_at": published,
                         "created_at": published,
-                        "embedding": to_bytes(vecs[i - lo]),
+                        "embedding": None if vecs is None else to_bytes(vecs[i - lo]),
                     }
                 )
             conn.execute(Claim.__table__.insert(), rows)
@@ -384,34 +409,98 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clock()
+    return wall - start[0], cpu - start[1]
+
+
+# `nkwatch claim --json TEXT`, reporting its own high-water RSS: a forked child's ru_maxrss
+# still counts the parent's pages from before exec, so wait4 cannot tell it.
+_CLAIM_WITH_HWM = (
+    "import atexit, runpy, sys\n"
+    "def hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('HWM ' + line.split()[1] + '\\n')\n"
+    "atexit.register(hwm)\n"
+    "sys.argv = ['nkwatch', 'claim', '--json', sys.argv[1]]\n"
+    "runpy.run_module('bot.cli', run_name='__main__')\n"
+)
+
+
+def _cold_claim(url: str, query: str, repeats: int = 3) -> tuple[float, float, float]:
+    """`nkwatch claim --json TEXT` as a user runs it, index already on disk: median wall and
+    CPU seconds (the child's own), and its peak RSS in MB."""
+    runs = []
+    env = dict(os.environ, NKWATCH_DATABASE_URL=url, NKWATCH_SEMANTIC="off")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CLAIM_WITH_HWM, query],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if status != 0:
+            raise RuntimeError(err or "claim failed")
+        hwm = [
+            float(line.split()[1]) / 1024 for line in err.splitlines() if line.startswith("HWM ")
+        ]
+        runs.append((wall, usage.ru_utime + usage.ru_stime, hwm[-1] if hwm else 0.0))
+    runs.sort()
+    return runs[len(runs) // 2]
+
+
 def worker_engine(store: Path, size: int, path: str, n_queries: int, n_articles: int) -> dict:
+    import gc  # noqa: PLC0415
+
     from bot.claims.engine import ClaimEngine  # noqa: PLC0415
     from bot.settings import Settings  # noqa: PLC0415
     from storage.db import make_engine, make_session_factory  # noqa: PLC0415
     from storage.models import Article  # noqa: PLC0415
 
     work = store.with_name(f"work-{size}-{path}.db")
+    index_dir = work.with_name(work.name + ".index")
     shutil.copyfile(store, work)  # ingest writes; keep the cached store pristine
+    shutil.rmtree(index_dir, ignore_errors=True)
     url = f"sqlite:///{work}"
     sessions = make_session_factory(make_engine(url))
     settings = Settings(database_url=url, semantic="on" if path == "semantic" else "off")
-    t0 = time.perf_counter()
-    engine = ClaimEngine.from_settings(settings, sessions)
-    load_s = time.perf_counter() - t0
-    rss_loaded, _ = _rss_mb()
     queries = query_set(size, n_queries)
+    t = _clock()
+    engine = ClaimEngine.from_settings(settings, sessions)  # no index on disk: builds it
+    build = _since(t)
+    engine.index.close()
+    del engine
+    gc.collect()
+    cold = _cold_claim(url, queries[0]) if path == "lexical" else (0.0, 0.0, 0.0)
+    rss_before, _ = _rss_mb()
+    t = _clock()
+    engine = ClaimEngine.from_settings(settings, sessions)  # reopens what is on disk
+    reopen = _since(t)
     for q in queries[:10]:
         engine.check(q)
-    lat, ret, statuses = [], [], {"new": 0, "repeated": 0, "updated": 0}
+    lat, cpu, ret, statuses = [], [], [], {"new": 0, "repeated": 0, "updated": 0}
     for q in queries:
-        t = time.perf_counter()
+        t = _clock()
         v = engine.check(q)
-        lat.append((time.perf_counter() - t) * 1000)
+        wall, used = _since(t)
+        lat.append(wall * 1000)
+        cpu.append(used * 1000)
         statuses[v.status] += 1
         qv = engine.index.encode([q])
-        t = time.perf_counter()
+        t = _clock()
         engine.index.search(q, 20, query_vec=None if qv is None else qv[0])
-        ret.append((time.perf_counter() - t) * 1000)
+        ret.append(_since(t)[0] * 1000)
+    rss_serving, _ = _rss_mb()
     texts = articles(n_articles)
     with sessions() as session:
         arts = [
@@ -428,31 +517,93 @@ def worker_engine(store: Path, size: int, path: str, n_queries: int, n_articles:
         ]
         session.add_all(arts)
         session.flush()
-        t = time.perf_counter()
+        t = _clock()
         n_claims = 0
         for art in arts:
             n_claims += len(engine.ingest_article(session, art))
-        ingest_s = time.perf_counter() - t
+        ingest = _since(t)
         session.rollback()
     _, peak = _rss_mb()
+    engine.index.close()
     work.unlink(missing_ok=True)
+    shutil.rmtree(index_dir, ignore_errors=True)
     for suffix in ("-wal", "-shm"):
         Path(str(work) + suffix).unlink(missing_ok=True)
     return {
         "size": size,
         "path": path,
-        "load_s": load_s,
+        "build_s": build[0],
+        "build_cpu_s": build[1],
+        "load_s": reopen[0],
+        "load_cpu_s": reopen[1],
+        "cold_s": cold[0],
+        "cold_cpu_s": cold[1],
+        "cold_rss_mb": cold[2],
         "p50": _pct(lat, 0.5),
         "p99": _pct(lat, 0.99),
+        "cpu_p50": _pct(cpu, 0.5),
+        "cpu_p99": _pct(cpu, 0.99),
         "ret_p50": _pct(ret, 0.5),
         "ret_p99": _pct(ret, 0.99),
-        "articles_per_s": n_articles / ingest_s,
-        "claims_per_s": n_claims / ingest_s,
-        "rss_loaded_mb": rss_loaded,
+        "articles_per_s": n_articles / ingest[0],
+        "articles_per_cpu_s": n_articles / ingest[1],
+        "claims_per_s": n_claims / ingest[0],
+        "rss_mb": rss_serving,
+        "rss_open_mb": rss_before,
         "peak_mb": peak,
         "statuses": statuses,
         "queries": len(queries),
         "ingested_articles": n_articles,
+    }
+
+
+def worker_old_bm25(store: Path, size: int, n_queries: int) -> dict:
+    """The in-memory BM25 this project used before tantivy (bench/old_bm25.py): every start
+    tokenises and indexes every stored claim."""
+    from functools import partial  # noqa: PLC0415
+
+    from old_bm25 import BM25Index, top_k  # noqa: PLC0415
+
+    from bot.claims.index import Analyzer  # noqa: PLC0415
+    from bot.claims.lexicon import load_lexicon  # noqa: PLC0415
+    from bot.claims.normalize import normalize_tokens  # noqa: PLC0415
+    from storage.claims import iter_index_rows  # noqa: PLC0415
+    from storage.db import make_engine, make_session_factory  # noqa: PLC0415
+
+    analyzer = Analyzer(partial(normalize_tokens, lexicon=load_lexicon()), stem=False)
+    sessions = make_session_factory(make_engine(f"sqlite:///{store}"))
+    t = _clock()
+    index = BM25Index()
+    index.bulk = True
+    with sessions() as session:
+        batch: list[list[str]] = []
+        for row in iter_index_rows(session):
+            batch.append(analyzer(row.text))
+            if len(batch) >= 5000:
+                index.add_many(batch)
+                batch = []
+        index.add_many(batch)
+    index.merge()
+    load = _since(t)
+    lat, cpu = [], []
+    for q in query_set(size, n_queries):
+        t = _clock()
+        top_k(index.scores(analyzer(q)), 20)
+        wall, used = _since(t)
+        lat.append(wall * 1000)
+        cpu.append(used * 1000)
+    rss, peak = _rss_mb()
+    return {
+        "size": size,
+        "path": "old-bm25",
+        "build_s": load[0],
+        "build_cpu_s": load[1],
+        "load_s": load[0],
+        "load_cpu_s": load[1],
+        "ret_p50": _pct(lat, 0.5),
+        "ret_p99": _pct(lat, 0.99),
+        "rss_mb": rss,
+        "peak_mb": peak,
     }
 
 
@@ -478,19 +629,23 @@ def worker_peer(store: Path, size: int, n_queries: int) -> dict:
     queries = query_set(size, n_queries)
     if size >= 500_000:
         queries = queries[:10]
+    elif size >= 50_000:
+        queries = queries[:30]
     lat = []
     for q in queries:
         t = time.perf_counter()
         scores = bm25.get_scores(analyzer(q))
         np.argpartition(-scores, 20)[:20]
         lat.append((time.perf_counter() - t) * 1000)
-    _, peak = _rss_mb()
+    rss, peak = _rss_mb()
     return {
         "size": size,
         "path": "rank_bm25",
+        "build_s": load_s,
         "load_s": load_s,
         "ret_p50": _pct(lat, 0.5),
         "ret_p99": _pct(lat, 0.99),
+        "rss_mb": rss,
         "peak_mb": peak,
         "queries": len(queries),
     }
@@ -517,7 +672,7 @@ def _run_worker(args: list[str]) -> dict | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
-    ap.add_argument("--paths", nargs="+", default=["lexical", "semantic", "rank_bm25"])
+    ap.add_argument("--paths", nargs="+", default=["lexical", "old-bm25", "rank_bm25"])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--encode", type=int, default=4000)
@@ -528,6 +683,8 @@ def main() -> None:
         size, path = args.sizes[0], args.paths[0]
         if path == "rank_bm25":
             result = worker_peer(args.store, size, args.queries)
+        elif path == "old-bm25":
+            result = worker_old_bm25(args.store, size, args.queries)
         else:
             result = worker_engine(args.store, size, path, args.queries, args.articles)
         print(json.dumps(result))
@@ -535,7 +692,7 @@ def main() -> None:
     results = []
     for size in args.sizes:
         t = time.perf_counter()
-        store = build_store(size, args.encode)
+        store = build_store(size, args.encode if "semantic" in args.paths else 0)
         print(f"store {size:,}: ready ({time.perf_counter() - t:.0f}s)", file=sys.stderr)
         for path in args.paths:
             res = _run_worker(
@@ -555,35 +712,67 @@ def main() -> None:
             if res is not None:
                 results.append(res)
                 print(json.dumps(res), file=sys.stderr)
+    print_table(results, args)
+
+
+def print_table(results: list[dict], args: argparse.Namespace) -> None:
     print(
-        f"\nclaim engine bench (seed {SEED}, {os.cpu_count()} cores, "
-        f"{args.queries} queries, {args.articles} ingest articles of 20 sentences)"
+        f"\nclaim engine bench (seed {SEED}, {os.cpu_count()} cores shared, "
+        f"{args.queries} queries, {args.articles} ingest articles of 20 sentences); "
+        "each cell wall / CPU"
     )
-    head = (
-        f"{'claims':>9} {'path':<10} {'load s':>7} {'check p50':>10} {'check p99':>10} "
-        f"{'search p50':>11} {'search p99':>11} {'ingest art/s':>13} {'peak MB':>8}"
-    )
+    cols = [
+        ("claims", 9),
+        ("path", 9),
+        ("build s", 13),
+        ("reopen s", 11),
+        ("cold claim s", 12),
+        ("check p50 ms", 13),
+        ("check p99 ms", 13),
+        ("search p50/p99", 14),
+        ("ingest art/s", 12),
+        ("RSS MB", 7),
+        ("peak MB", 7),
+    ]
+    head = " ".join(f"{name:>{width}}" for name, width in cols)
     print(head)
     print("-" * len(head))
     for r in results:
 
-        def f(key: str, fmt: str = "{:.1f}", r: dict = r) -> str:
-            return fmt.format(r[key]) if key in r else "-"
+        def pair(wall: str, cpu: str, fmt: str = "{:.2f}", r: dict = r) -> str:
+            if wall not in r:
+                return "-"
+            return fmt.format(r[wall]) + (f"/{fmt.format(r[cpu])}" if cpu in r else "")
 
-        print(
-            f"{r['size']:>9,} {r['path']:<10} {f('load_s'):>7} {f('p50'):>10} {f('p99'):>10} "
-            f"{f('ret_p50'):>11} {f('ret_p99'):>11} {f('articles_per_s'):>13} "
-            f"{f('peak_mb', '{:.0f}'):>8}"
-        )
+        cells = [
+            f"{r['size']:,}",
+            r["path"],
+            pair("build_s", "build_cpu_s", "{:.1f}"),
+            pair("load_s", "load_cpu_s"),
+            pair("cold_s", "cold_cpu_s"),
+            pair("p50", "cpu_p50", "{:.1f}"),
+            pair("p99", "cpu_p99", "{:.1f}"),
+            pair("ret_p50", "ret_p99", "{:.1f}"),
+            pair("articles_per_s", "articles_per_cpu_s", "{:.0f}"),
+            pair("rss_mb", "-", "{:.0f}"),
+            pair("peak_mb", "-", "{:.0f}"),
+        ]
+        print(" ".join(f"{c:>{w}}" for c, (_, w) in zip(cells, cols, strict=True)))
     print(
-        "\nlatencies in ms; check = extract + retrieve + provenance + judge (+ query encoding "
-        "on the semantic path); search = retrieval only (top 20)"
+        "\nbuild = first open with no index on disk (tokenise + index every claim); reopen = "
+        "open with the index on disk, in-process; cold claim = a fresh `nkwatch claim --json` "
+        "process (imports included); check = extract + retrieve + provenance + judge; search = "
+        "retrieval only (top 20, wall p50/p99); ingest = extract + batched retrieval + judge + "
+        "store per article, per wall second / per CPU second; RSS = serving process after the "
+        "queries; peak includes ingest. Peers (rank_bm25, old-bm25) rebuild from the database on "
+        "every start, so their build is also their reopen."
     )
     for r in results:
         if "statuses" in r:
             print(
                 f"  {r['size']:,} {r['path']}: verdicts {r['statuses']}, "
-                f"ingest {r['claims_per_s']:.0f} claims/s"
+                f"ingest {r['claims_per_s']:.0f} claims/s, cold claim peak RSS "
+                f"{r.get('cold_rss_mb', 0):.0f} MB"
             )
 
 

@@ -1,39 +1,101 @@
-"""The `nkwatch` command line. Every command gets one AppContext built from the settings."""
+"""The `nkwatch` command line. Every command gets one AppContext built from the settings.
+
+Cold start: the command modules (and with them SQLAlchemy, numpy, the claim engine, the chat
+libraries) are imported only for the command that runs; ``nkwatch --help`` lists the commands
+from :data:`LAZY_COMMANDS` without importing any of them (a test keeps that table's help lines
+equal to the commands' own).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import logging
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.app import AppContext, display_url, secret_values
-from bot.claims.commands import (
-    claim_command,
-    claims_command,
-    eval_command,
-    events_command,
-    kb_group,
-)
-from bot.corpus import CorpusError, load_seed_corpus
-from bot.corpus.seed import seed_database
-from bot.digest.commands import deliver_command, demo_command, digest_command
-from bot.errors import InternalError, as_nkwatch_error
-from bot.feeds.commands import feeds_group, poll_command
-from bot.figures.commands import figures_command
-from bot.lifecycle import backup_command, export_command, prune_command, restore_command
-from bot.ops import configure_logging
-from bot.settings import load_settings
-from storage import stats
-from storage.db import current_revision, upgrade
+if TYPE_CHECKING:
+    from bot.app import AppContext
+
+# name -> (module, attribute, one-line help)
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "claim": (
+        "bot.claims.commands",
+        "claim_command",
+        "Judge TEXT (or each line of stdin) as new,...",
+    ),
+    "kb": ("bot.claims.commands", "kb_group", "The knowledge base of claims."),
+    "claims": (
+        "bot.claims.commands",
+        "claims_command",
+        "List ARTICLE's claims (an article id) with...",
+    ),
+    "eval": ("bot.claims.commands", "eval_command", "Score the engine on a labelled JSONL file..."),
+    "events": (
+        "bot.claims.commands",
+        "events_command",
+        "Events with their first-seen date, sources...",
+    ),
+    "index": ("bot.claims.index_commands", "index_group", "The claim index on disk."),
+    "poll": ("bot.feeds.commands", "poll_command", "Poll the due feeds (once, or on a schedule..."),
+    "feeds": ("bot.feeds.commands", "feeds_group", "List, add and remove the polled feeds."),
+    "digest": (
+        "bot.digest.commands",
+        "digest_command",
+        "Show a digest without sending it: for a...",
+    ),
+    "deliver": (
+        "bot.digest.commands",
+        "deliver_command",
+        "Compose the digests that are due and send...",
+    ),
+    "demo": ("bot.digest.commands", "demo_command", "Run the whole pipeline offline and print..."),
+    "figures": (
+        "bot.figures.commands",
+        "figures_command",
+        "Tracked figures: list the series, or export...",
+    ),
+    "export": ("bot.lifecycle", "export_command", "Export every claim with its verdict and..."),
+    "backup": ("bot.lifecycle", "backup_command", "Copy the SQLite database to TARGET,..."),
+    "restore": ("bot.lifecycle", "restore_command", "Replace the SQLite database with a backup..."),
+    "prune": ("bot.lifecycle", "prune_command", "Clear the text of feed articles older than..."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose listed commands are imported only when one of them runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attr, _ = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, LAZY_COMMANDS[name][2] if name in LAZY_COMMANDS else self._short(ctx, name))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _short(self, ctx: click.Context, name: str) -> str:
+        command = super().get_command(ctx, name)
+        return "" if command is None else command.get_short_help_str(limit=45)
+
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class NkwatchGroup(click.Group):
+class NkwatchGroup(LazyGroup):
     """Turns any error into one line on stderr and a sysexits code; ``-v`` adds the traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
@@ -42,6 +104,9 @@ class NkwatchGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
+            from bot.app import AppContext, display_url  # noqa: PLC0415 - cold start
+            from bot.errors import InternalError, as_nkwatch_error  # noqa: PLC0415
+
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
             url = display_url(app.settings.database_url) if app is not None else None
             error = as_nkwatch_error(exc, database_url=url)
@@ -63,6 +128,10 @@ class NkwatchGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """nkwatch: which claims about North Korea's arms industry are new, repeated or updated."""
+    from bot.app import AppContext, secret_values  # noqa: PLC0415 - cold start
+    from bot.ops import configure_logging  # noqa: PLC0415
+    from bot.settings import load_settings  # noqa: PLC0415
+
     settings = load_settings()
     level = settings.log_level
     if verbose:
@@ -86,6 +155,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(app: AppContext) -> None:
     """Apply migrations up to the newest schema."""
+    from storage.db import current_revision, upgrade  # noqa: PLC0415 - cold start
+
     app.upgrade_on_start = False
     upgrade(app.engine)
     click.echo(f"database at revision {current_revision(app.engine)}")
@@ -96,6 +167,9 @@ def db_upgrade(app: AppContext) -> None:
 @click.pass_obj
 def seed(app: AppContext, show: bool) -> None:
     """Load the bundled seed corpus into the knowledge base (idempotent)."""
+    from bot.corpus import CorpusError, load_seed_corpus  # noqa: PLC0415 - cold start
+    from bot.corpus.seed import seed_database  # noqa: PLC0415
+
     try:
         seeds = load_seed_corpus()
     except CorpusError as exc:
@@ -119,6 +193,8 @@ def seed(app: AppContext, show: bool) -> None:
 @click.pass_obj
 def run_command(app: AppContext) -> None:
     """Start the Telegram and/or Slack bot with the poller and digest schedulers."""
+    import asyncio  # noqa: PLC0415 - cold start
+
     from bot.run import run  # noqa: PLC0415 - loads the claim engine and both front ends
 
     sys.exit(asyncio.run(run(app)))
@@ -128,6 +204,8 @@ def run_command(app: AppContext) -> None:
 @click.pass_obj
 def status_command(app: AppContext) -> None:
     """Feeds, stories, claims, deliveries and the last poll, from the database."""
+    from storage import stats  # noqa: PLC0415 - cold start
+
     with app.sessions() as session:
         snap = stats.snapshot(session)
     verdicts = snap.claims_by_verdict
@@ -147,26 +225,6 @@ def status_command(app: AppContext) -> None:
         f"deliveries: {deliveries or 'none'}\n"
         f"poll cycles: {snap.poll_cycles}, fetch errors {snap.poll_errors}, last {last_poll}"
     )
-
-
-for command in (
-    claim_command,
-    kb_group,
-    claims_command,
-    eval_command,
-    events_command,
-    poll_command,
-    feeds_group,
-    digest_command,
-    deliver_command,
-    demo_command,
-    figures_command,
-):
-    cli.add_command(command)
-cli.add_command(export_command)
-cli.add_command(backup_command)
-cli.add_command(restore_command)
-cli.add_command(prune_command)
 
 
 def main() -> None:

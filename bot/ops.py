@@ -11,15 +11,17 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import stats
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,8 @@ class DatabaseCollector(Collector):
 
 
 def build_ops_app(sessions: sessionmaker[Session]) -> web.Application:
+    from aiohttp import web  # noqa: PLC0415 - only `nkwatch run` serves it; CLI starts stay light
+
     """`/healthz` (database reachable) and `/metrics` (Prometheus text format)."""
     registry = CollectorRegistry()
     registry.register(DatabaseCollector(sessions))
@@ -199,6 +203,8 @@ def build_ops_app(sessions: sessionmaker[Session]) -> web.Application:
 async def start_ops_server(
     sessions: sessionmaker[Session], *, host: str, port: int
 ) -> web.AppRunner:
+    from aiohttp import web  # noqa: PLC0415
+
     runner = web.AppRunner(build_ops_app(sessions), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -5,6 +5,8 @@ Built once at start-up and passed down; nothing deeper in the code reads the env
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -76,6 +78,9 @@ class Settings(BaseSettings):
     # claim engine
     semantic: Literal["auto", "on", "off"] = "auto"
     semantic_model: str = "all-MiniLM-L6-v2"
+    # claim index directory (tantivy + faiss); default: beside the SQLite file, or for
+    # PostgreSQL under $XDG_DATA_HOME/nkwatch/ (one directory per database URL)
+    index_dir: Path | None = None
 
     # chat front ends
     telegram_token: SecretStr | None = None
@@ -119,6 +124,23 @@ class Settings(BaseSettings):
             )
             raise ValueError(msg) from None
         return value
+
+    def index_path(self) -> Path | None:
+        """Where the claim index lives: ``index_dir``, else beside a SQLite file
+        (``nkwatch.db.index``), else (PostgreSQL) under the XDG data directory, one directory
+        per database URL (schema included); None (in memory) for an in-memory SQLite database."""
+        if self.index_dir is not None:
+            return self.index_dir
+        url = self.database_url
+        if url.startswith("sqlite"):
+            target = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+            if not target or target == ":memory:":
+                return None
+            return Path(target).with_name(Path(target).name + ".index")
+        safe = re.sub(r"//[^@/]*@", "//", url)  # the password stays out of the digest's input
+        digest = hashlib.sha256(safe.encode()).hexdigest()[:16]
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(data_home) / "nkwatch" / f"index-{digest}"
 
 
 def load_settings(**overrides: object) -> Settings:

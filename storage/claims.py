@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -40,6 +41,7 @@ class IndexRow:
     claim_id: int
     text: str
     embedding: bytes | None
+    published: datetime | None = None  # the article's publication time, else first seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +135,12 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
     unique = list(dict.fromkeys(claim_ids))
     # Plain columns, not ORM objects: this runs for every judged claim, and building identity-
     # mapped instances for twenty candidates cost more than the query itself.
+    # attrs come back as their JSON text, parsed once per chunk (one json.loads of a joined
+    # array) rather than by the column type row by row.
     columns = select(
         Claim.id,
         Claim.text,
-        Claim.attrs,
+        cast(Claim.attrs, Text),
         Claim.source,
         Claim.first_seen_at,
         Claim.event_id,
@@ -151,15 +155,17 @@ def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int,
     ).outerjoin(Article, Claim.article_id == Article.id)
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        for row in session.execute(columns.where(Claim.id.in_(chunk))):
-            (cid, text, attrs, source, first_seen, event_id, root_id, verdict) = row[:8]
-            article_id, title, outlet, published, url, origin = row[8:]
+        rows = session.execute(columns.where(Claim.id.in_(chunk))).all()
+        parsed = json.loads("[" + ",".join(row[2] or "{}" for row in rows) + "]")
+        for row, attrs in zip(rows, parsed, strict=True):
+            (cid, text, _, source, first_seen, event_id, root_id, verdict) = tuple(row)[:8]
+            article_id, title, outlet, published, url, origin = tuple(row)[8:]
             if article_id is not None and url is None and origin != "feed":
                 url = f"seed:{origin}"  # as article_url(): seeds are cited by file name
             found[cid] = ClaimProvenance(
                 claim_id=cid,
                 text=text,
-                attrs=dict(attrs or {}),
+                attrs=attrs if isinstance(attrs, dict) else {},
                 article_id=article_id,
                 article_title=title,
                 source=(outlet or source) if article_id is not None else source,
@@ -194,18 +200,30 @@ def iter_index_rows(
 ) -> Iterator[IndexRow]:
     """Every claim in id order, paged by key so a million rows never sit in one result."""
     last = after_id
+    published = func.coalesce(Article.published_at, Claim.first_seen_at)
     while True:
         rows = session.execute(
-            select(Claim.id, Claim.text, Claim.embedding)
+            select(Claim.id, Claim.text, Claim.embedding, published)
+            .outerjoin(Article, Claim.article_id == Article.id)
             .where(Claim.id > last)
             .order_by(Claim.id)
             .limit(batch)
         ).all()
         if not rows:
             return
-        for claim_id, text, embedding in rows:
-            yield IndexRow(claim_id=claim_id, text=text, embedding=embedding)
+        for claim_id, text, embedding, when in rows:
+            yield IndexRow(claim_id=claim_id, text=text, embedding=embedding, published=when)
         last = rows[-1][0]
+
+
+def count_claims_after(session: Session, *, after_id: int) -> int:
+    """How many claims have an id above ``after_id`` (the size of an index catch-up)."""
+    query = select(func.count()).select_from(Claim).where(Claim.id > after_id)
+    return int(session.scalar(query) or 0)
+
+
+def claim_text(session: Session, *, claim_id: int) -> str | None:
+    return session.scalar(select(Claim.text).where(Claim.id == claim_id))
 
 
 def set_embeddings(session: Session, *, embeddings: Mapping[int, bytes]) -> None:

@@ -21,6 +21,14 @@ class Database:
     sessions: sessionmaker[Session]
 
 
+@pytest.fixture(autouse=True)
+def _index_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL claim indexes default to the XDG data directory: keep tests' out of $HOME."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database: SQLite always, PostgreSQL when ``NKWATCH_TEST_POSTGRES_URL``."""

