@@ -33,7 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "claims_command",
         "List ARTICLE's claims (an article id) with...",
     ),
-    "eval": ("bot.claims.commands", "eval_command", "Score the engine on a labelled JSONL file..."),
+    "eval": ("bot.claims.commands", "eval_command", "Score the engine on a labelled JSONL FILE..."),
     "events": (
         "bot.claims.commands",
         "events_command",
@@ -56,7 +56,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "figures": (
         "bot.figures.commands",
         "figures_command",
-        "Tracked figures: list the series, or export...",
+        "Tracked figures: how each moved, from whom...",
     ),
     "export": ("bot.lifecycle", "export_command", "Export every claim with its verdict and..."),
     "backup": ("bot.lifecycle", "backup_command", "Copy the SQLite database to TARGET,..."),
