@@ -56,7 +56,7 @@ class SentenceEncoder:
     max_length = 256
 
     def __init__(
-        self, *, model_path: str | None = None, batch_size: int = 32, threads: int = 1
+        self, *, model_path: str | None = None, batch_size: int = 8, threads: int = 1
     ) -> None:
         import onnxruntime as ort  # noqa: PLC0415
 
@@ -75,6 +75,8 @@ class SentenceEncoder:
             model_path, sess_options=opts, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
+        # Small batches: the int8 kernels cost less CPU per sentence in batches of 4-8 than of 32
+        # (20-sentence article: 290-330 vs 590 CPU-ms, bench/models_bench.py era measurement).
         self._batch_size = batch_size
         self._dim = int(self._session.get_outputs()[0].shape[-1] or MODEL_DIM)
 
