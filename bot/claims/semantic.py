@@ -67,7 +67,7 @@ class SentenceEncoder:
         self._tokenizer = load_tokenizer(self.max_length)
         opts = ort.SessionOptions()
         # One intra-op thread: on a 2-core host shared with the bot's other work, two threads
-        # made single-sentence encodes several times slower at p99 (see bench/models_bench.py).
+        # cost 1.8x the CPU per article and 2x per single sentence (bench/models_bench.py).
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
@@ -76,7 +76,7 @@ class SentenceEncoder:
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         # Small batches: the int8 kernels cost less CPU per sentence in batches of 4-8 than of 32
-        # (20-sentence article: 290-330 vs 590 CPU-ms, bench/models_bench.py era measurement).
+        # (a 20-sentence article: about 300 vs 590 CPU-ms, measured on this 2-core host).
         self._batch_size = batch_size
         self._dim = int(self._session.get_outputs()[0].shape[-1] or MODEL_DIM)
 
