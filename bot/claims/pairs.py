@@ -61,6 +61,7 @@ _STOP_TEXT = """a an the and or but if of to in on at by for from with about as 
     said says say according"""
 _STOP = frozenset(_STOP_TEXT.split())
 _CACHE_SIZE = 4096
+_Side = tuple["NDArray[np.float32]", frozenset[str], frozenset[str]]
 
 
 class PairScorer(Protocol):
@@ -85,36 +86,36 @@ class PairFeatures:
     def __init__(self, encoder: Encoder) -> None:
         self._encoder = encoder
         self._stemmer = _stem()
-        self._vecs: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._memo: OrderedDict[str, _Side] = OrderedDict()
 
-    def _embed(self, texts: Sequence[str]) -> dict[str, NDArray[np.float32]]:
-        """Embeddings by text; stored claims recur across calls, so the last few are kept."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vecs))
+    def _sides(self, texts: Sequence[str]) -> dict[str, _Side]:
+        """Embedding, content stems and numbers by text; stored claims recur, so keep some."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if missing:
             for text, vec in zip(missing, self._encoder.encode(missing), strict=True):
-                self._vecs[text] = vec
+                self._memo[text] = (vec, self._content(text), _numbers(text))
         out = {}
         for text in texts:
-            self._vecs.move_to_end(text)
-            out[text] = self._vecs[text]
-        while len(self._vecs) > _CACHE_SIZE:
-            self._vecs.popitem(last=False)
+            self._memo.move_to_end(text)
+            out[text] = self._memo[text]
+        while len(self._memo) > _CACHE_SIZE:
+            self._memo.popitem(last=False)
         return out
 
-    def _content(self, text: str) -> set[str]:
+    def _content(self, text: str) -> frozenset[str]:
         words = [w for w in _WORD_RE.findall(text.lower()) if w not in _STOP]
-        return set(self._stemmer.stemWords(words))  # type: ignore[attr-defined]
+        return frozenset(self._stemmer.stemWords(words))  # type: ignore[attr-defined]
 
     def __call__(self, pairs: Sequence[tuple[str, str]]) -> NDArray[np.float64]:
         """One row of ``PAIR_FEATURES`` per pair."""
-        vecs = self._embed([t for pair in pairs for t in pair])
+        sides = self._sides([t for pair in pairs for t in pair])
         rows = np.zeros((len(pairs), len(PAIR_FEATURES)), dtype=np.float64)
         for i, (new, stored) in enumerate(pairs):
-            a, b = self._content(new), self._content(stored)
+            va, a, na = sides[new]
+            vb, b, nb = sides[stored]
             shared = len(a & b)
-            na, nb = _numbers(new), _numbers(stored)
             rows[i] = (
-                float(vecs[new] @ vecs[stored]),
+                float(va @ vb),
                 shared / len(b) if b else 0.0,
                 shared / len(a) if a else 0.0,
                 float(min(len(na & nb), 3)),
@@ -153,8 +154,8 @@ class LogisticPairScorer:
         return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER_RE.findall(text)}
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
 
 
 def load_pair_scorer(mode: SemanticMode, *, encoder: Encoder | None = None) -> PairScorer | None:

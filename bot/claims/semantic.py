@@ -51,7 +51,7 @@ class SentenceEncoder:
     max_length = 256
 
     def __init__(
-        self, *, model_path: str | None = None, batch_size: int = 32, threads: int = 1
+        self, *, model_path: str | None = None, batch_size: int = 8, threads: int = 1
     ) -> None:
         import onnxruntime as ort  # noqa: PLC0415
 
@@ -62,7 +62,7 @@ class SentenceEncoder:
         self._tokenizer = load_tokenizer(self.max_length)
         opts = ort.SessionOptions()
         # One intra-op thread: on a 2-core host shared with the bot's other work, two threads
-        # made single-sentence encodes several times slower at p99 (see bench/models_bench.py).
+        # cost 1.8x the CPU per article and 2x per single sentence (bench/models_bench.py).
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
@@ -70,6 +70,8 @@ class SentenceEncoder:
             model_path, sess_options=opts, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
+        # Small batches: the int8 kernels cost less CPU per sentence in batches of 4-8 than of 32
+        # (a 20-sentence article: about 300 vs 590 CPU-ms, measured on this 2-core host).
         self._batch_size = batch_size
         self._dim = int(self._session.get_outputs()[0].shape[-1] or MODEL_DIM)
 
