@@ -43,7 +43,10 @@ class RecordingServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    return  # the sender died mid-request: a platform never accepts half a body
+                body = json.loads(raw or b"{}")
                 status, answer = server._handle(body)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
