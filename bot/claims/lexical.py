@@ -19,6 +19,7 @@ mismatch, or a directory tantivy cannot read, is wiped and rebuilt with a warnin
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import logging
 import math
@@ -164,7 +165,10 @@ class LexicalIndex:
     def _open(self) -> tantivy.Index:
         if self.path is None:
             return self._new()
-        path = self.path
+        with _opening_lock(self.path):
+            return self._open_dir(self.path)
+
+    def _open_dir(self, path: Path) -> tantivy.Index:
         path.mkdir(parents=True, exist_ok=True)
         meta_file = path / META_FILE
         reason = None
@@ -214,7 +218,11 @@ class LexicalIndex:
         """Drop every claim (``nkwatch index rebuild``); the caller re-adds them."""
         self._close_writer()
         self._overlay.clear()
-        self._index = self._new() if self.path is None else self._reset_dir()
+        if self.path is None:
+            self._index = self._new()
+        else:
+            with _opening_lock(self.path):
+                self._index = self._reset_dir()
         self._stats()
 
     def _stats(self) -> None:
@@ -469,3 +477,16 @@ class LexicalIndex:
             for s, score in scores.items()
             if score > 0
         ]
+
+
+@contextmanager
+def _opening_lock(path: Path) -> Iterator[None]:
+    """Processes starting together on one index directory open (or create) it one at a time:
+    otherwise one finds the other's half-written directory with no marker file yet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f".{path.name}.lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
