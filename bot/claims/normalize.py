@@ -10,11 +10,12 @@ drops stopwords. Every token is ``[a-z0-9]+`` so any full-text tokenizer keeps i
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
 
@@ -341,7 +342,14 @@ _OUR_EXCEPTIONS = frozenset(
 _ISE_RE = re.compile(r"^(\w{3,}[^aeiou\W])is(e|es|ed|ing|ation|ations)$")
 _OUR_RE = re.compile(r"^(\w{2,}[^o\W])our(s|ed|ing|able|ite|ites)?$")
 
-_STEMMER = snowballstemmer.stemmer("english")
+_STEMMERS = threading.local()  # a snowball stemmer keeps its word in itself: one per thread
+
+
+def _stemmer() -> Any:
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 def prepare(text: str) -> str:
@@ -374,7 +382,7 @@ def _american(word: str, spelling: Mapping[str, str]) -> str:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+    return str(_stemmer().stemWord(word))
 
 
 def word_key(word: str, spelling: Mapping[str, str] | None = None) -> str:
