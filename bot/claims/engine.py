@@ -377,11 +377,12 @@ class ClaimEngine:
         late = claim_store.reported_later_exists(session, after=published)
         extracted = self._extract(article)
         log.debug("ingest article %s at %s late=%s", article.id, published, late)
-        vecs = self.index.encode([c.text for c in extracted]) if extracted else None
+        texts = [c.text for c in extracted]
+        vecs = self.index.encode(texts) if extracted else None
         # one batched retrieval for the whole article (one searcher, one vector search); a
         # story older than stored ones over-fetches, as later hits are not its candidates
         fetch = CANDIDATES * LATE_FETCH if late else CANDIDATES
-        hits = self.index.search_many([c.text for c in extracted], fetch, query_vecs=vecs)
+        hits = self.index.search_many(texts, fetch, query_vecs=vecs)
         found = self._provenance(session, [h.claim_id for row in hits for h in row])
         verdicts: list[Verdict] = []
         rows: list[Claim] = []
@@ -418,7 +419,7 @@ class ClaimEngine:
         if stored_ids:
             self.index.add_many(
                 stored_ids,
-                [c.text for c in extracted],
+                texts,
                 embeddings=vecs,
                 published=[published] * len(stored_ids),
             )
@@ -427,7 +428,7 @@ class ClaimEngine:
                 self.backfill(
                     session,
                     claim_ids=stored_ids,
-                    texts=[c.text for c in extracted],
+                    texts=texts,
                     vecs=vecs,
                     moment=moment,
                     reason=f"an earlier report arrived late: article {article.id}",
@@ -464,12 +465,10 @@ class ClaimEngine:
         """
         fresh = set(claim_ids)
         later: set[int] = set()
-        for i, text in enumerate(texts):
-            hits = self.index.search(
-                text, BACKFILL_HITS + 1, query_vec=None if vecs is None else vecs[i]
-            )
-            found = self._provenance(session, [h.claim_id for h in hits])
-            for hit in hits:
+        hits = self.index.search_many(texts, BACKFILL_HITS + 1, query_vecs=vecs)
+        found = self._provenance(session, [h.claim_id for row in hits for h in row])
+        for row_hits in hits:
+            for hit in row_hits:
                 cand = found.get(hit.claim_id)
                 if cand is None or cand.claim_id in fresh:
                     continue
@@ -497,7 +496,6 @@ class ClaimEngine:
             )
             verdict = self._judge(extracted.get(row.id) or _stored_claim(row), candidates)
             best = verdict.matches[0].candidate if verdict.status != "new" else None
-            log.debug("backfill: claim %s -> %s %s", row.id, verdict.status, best and best.claim_id)
             if best is None or best.claim_id not in fresh:
                 continue
             if row.verdict == verdict.status and row.matched_claim_id == best.claim_id:
