@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
+from bot.figures import alerts
 from bot.figures.alerts import KIND, queue_series_alerts
 from bot.figures.query import load_series
 from bot.figures.series import find_series
@@ -147,3 +150,31 @@ def test_watch_only_chats_get_no_digest(db: Database) -> None:
         alerting = [sub.id for sub in subs_store.list_instant(s)]
     assert composing == [daily]
     assert alerting == [watch_only, daily]  # the Telegram alert tick sends their outbox rows
+
+
+def test_a_failed_alert_pass_keeps_the_judging_and_the_next_pass_catches_up(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeder = Feeder(db.sessions, db.url)
+    reports = container_reports()
+    for story in reports[:2]:
+        feeder.feed(story)
+    sub_id = _watch(db, "telegram", "42")
+
+    def broken(session: object) -> list[object]:
+        raise RuntimeError("series store unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(alerts, "load_series", broken)
+        feeder.feed(reports[2])
+    with db.sessions() as s:
+        series = find_series(load_series(s), "containers")
+        assert series is not None
+        assert series.latest.shown == "about 6,700"  # the story was judged and stored anyway
+    assert _alerts(db, sub_id) == []
+
+    feeder.feed(reports[3])
+    firsts = [_message(r)["text"].split("\n")[0] for r in _alerts(db, sub_id)]
+    assert len(firsts) == 2
+    assert "→ about 6,700 (" in firsts[0]
+    assert "→ 3,000–4,500 (" in firsts[1]
