@@ -463,7 +463,7 @@ _SUBSCRIBE_USAGE = (
 
 async def cmd_subscribe(req: Request, svc: Services) -> Reply:
     words = req.args.split()
-    if words[:1] and words[0].lower() == "track":
+    if req.args.lower().split()[:1] == ["track"]:
         return await _series_watch("subscribe", req, svc)
     mode = "daily"
     digest_time: time | None = None
@@ -522,7 +522,7 @@ async def cmd_subscribe(req: Request, svc: Services) -> Reply:
 
 
 async def cmd_unsubscribe(req: Request, svc: Services) -> Reply:
-    if req.args.split()[:1] and req.args.split()[0].lower() == "track":
+    if req.args.lower().split()[:1] == ["track"]:
         return await _series_watch("unsubscribe", req, svc)
 
     def work() -> SubscriptionView | None:

@@ -2,7 +2,8 @@
 
 ``RetryAfter`` has already been waited out (and retried) by the rate limiter when it reaches
 here, so one that still escapes becomes ``RetryableError`` with Telegram's pause. A timed-out send
-is ``AmbiguousError``: Telegram may have delivered it, so it is never resent blindly.
+is ``AmbiguousError``: Telegram may have delivered it, so it is never resent blindly. A payload
+with a base64 ``photo`` (a series alert's chart) goes out with ``sendPhoto``, its text the caption.
 """
 
 from __future__ import annotations
