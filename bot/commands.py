@@ -463,6 +463,8 @@ _SUBSCRIBE_USAGE = (
 
 async def cmd_subscribe(req: Request, svc: Services) -> Reply:
     words = req.args.split()
+    if req.args.lower().split()[:1] == ["track"]:
+        return await _series_watch("subscribe", req, svc)
     mode = "daily"
     digest_time: time | None = None
     zone: str | None = None
@@ -520,6 +522,9 @@ async def cmd_subscribe(req: Request, svc: Services) -> Reply:
 
 
 async def cmd_unsubscribe(req: Request, svc: Services) -> Reply:
+    if req.args.lower().split()[:1] == ["track"]:
+        return await _series_watch("unsubscribe", req, svc)
+
     def work() -> SubscriptionView | None:
         with transaction(svc.sessions) as session:
             if not subs_store.deactivate(
@@ -871,6 +876,16 @@ async def cmd_track(req: Request, svc: Services) -> Reply:
     return await track(req, svc)
 
 
+async def _series_watch(action: str, req: Request, svc: Services) -> Reply:
+    from bot.figures.watch import watch_command  # noqa: PLC0415 - it builds on this module
+
+    return await watch_command(action, req, svc)
+
+
+async def cmd_watches(req: Request, svc: Services) -> Reply:
+    return await _series_watch("list", req, svc)
+
+
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
     for spec in (
@@ -878,15 +893,15 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("help", "help", "list the commands", cmd_help),
         CommandSpec(
             "subscribe",
-            "subscribe [daily HH:MM [TZ] | instant]",
-            "get a daily digest or instant alerts",
+            "subscribe [daily HH:MM [TZ] | instant | track SERIES]",
+            "get a daily digest, instant alerts, or alerts when a figure moves",
             cmd_subscribe,
             changes_subscription=True,
         ),
         CommandSpec(
             "unsubscribe",
-            "unsubscribe",
-            "stop digests and alerts",
+            "unsubscribe [track SERIES]",
+            "stop digests and alerts, or one figure's alerts",
             cmd_unsubscribe,
             changes_subscription=True,
         ),
@@ -908,6 +923,7 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "track", "track [SERIES]", "how a tracked figure moved, with a chart", cmd_track
         ),
+        CommandSpec("watches", "watches", "the figures this chat gets alerts for", cmd_watches),
         CommandSpec("sources", "sources", "feeds and their health", cmd_sources),
         CommandSpec("status", "status", "last poll, today's counts, next digest", cmd_status),
         CommandSpec("addfeed", "addfeed URL", "add a feed (admins)", cmd_addfeed, admin_only=True),

@@ -20,6 +20,7 @@ from bot.claims.types import Verdict
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.feeds.poller import ClaimCounts
+from bot.figures.alerts import queue_alerts_safely
 from bot.settings import Settings
 from storage import articles as article_store
 from storage import locks
@@ -68,6 +69,8 @@ class SharedEngine:
             for article in articles:
                 for verdict in self.engine.ingest_article(session, article):
                     counts[verdict.status] += 1
+        if articles:  # stored with the claims that moved the series, under the same lock
+            queue_alerts_safely(session)
         return ClaimCounts(**counts)
 
 
@@ -93,4 +96,7 @@ def prepare_knowledge_base(settings: Settings, sessions: sessionmaker[Session]) 
             counts.repeated,
             counts.updated,
         )
+    with sessions.begin() as session:  # points judged just now, or before a crash
+        locks.lock_until_commit(session, name=locks.KNOWLEDGE)
+        queue_alerts_safely(session)
     return SharedEngine(engine)

@@ -72,7 +72,12 @@ def lock_subscription(session: Session, *, subscription_id: int) -> Subscription
 def active_subscriptions(
     session: Session, *, platform: str | None = None
 ) -> Sequence[Subscription]:
-    query = select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)
+    """Active subscriptions that get digests or story alerts (a "watch" chat gets neither)."""
+    query = (
+        select(Subscription)
+        .where(Subscription.active.is_(True), Subscription.mode != "watch")
+        .order_by(Subscription.id)
+    )
     if platform is not None:
         query = query.where(Subscription.platform == platform)
     return session.scalars(query).all()

@@ -236,7 +236,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))  # "telegram" | "slack"
     chat_id: Mapped[str] = mapped_column(String(100))
-    mode: Mapped[str] = mapped_column(String(16), default="daily")  # "daily" | "instant"
+    mode: Mapped[str] = mapped_column(String(16), default="daily")  # "daily" | "instant" | "watch"
     digest_time: Mapped[time] = mapped_column(Time, default=time(8, 0))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     instant_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -273,6 +273,55 @@ class Delivery(Base):
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class SeriesWatch(Base):
+    """A chat that wants an alert when one figure series moves (``/subscribe track NAME``).
+
+    Series are rebuilt from the claims, so a watch names its series twice: by ``series_slug``
+    (what the data calls it) and by ``anchor_claim_id`` + ``unit`` (a point it held when the watch
+    was made), which still finds it if later reports rename it. ``seen_claim_id`` is the newest
+    claim of the series already looked at: only later points can raise an alert.
+    """
+
+    __tablename__ = "series_watches"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "series_slug", name="uq_series_watches_sub_slug"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    series_slug: Mapped[str] = mapped_column(String(300))
+    series_name: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(64))
+    anchor_claim_id: Mapped[int] = mapped_column(Integer)  # no FK: a claim pruned leaves the slug
+    seen_claim_id: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeriesAlert(Base):
+    """One alert queued for one chat about one point of a series: never queued twice."""
+
+    __tablename__ = "series_alerts"
+    __table_args__ = (
+        UniqueConstraint(
+            "subscription_id", "claim_id", "unit", name="uq_series_alerts_sub_claim_unit"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    claim_id: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str] = mapped_column(String(64))
+    series_slug: Mapped[str] = mapped_column(String(300))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PollRun(Base):

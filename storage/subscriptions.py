@@ -1,7 +1,9 @@
 """Subscriptions: which Telegram chats and Slack channels get digests, when and how.
 
 A subscription is never deleted by the bot: unsubscribing, a blocked bot or a vanished channel
-deactivate it with a reason, so a later ``subscribe`` restores the chat's settings.
+deactivate it with a reason, so a later ``subscribe`` restores the chat's settings. Its ``mode``
+is ``daily``, ``instant``, or ``watch``: a chat that only follows figure series
+(``storage.watches``) and gets no digest.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Subscription
+from storage.models import SeriesWatch, Subscription
 
 
 def get_subscription(session: Session, *, platform: str, chat_id: str) -> Subscription | None:
@@ -142,12 +144,16 @@ def list_active(
 
 
 def list_instant(session: Session, *, platform: str | None = None) -> Sequence[Subscription]:
-    """Active subscriptions that want an alert as soon as a relevant story arrives."""
+    """Active subscriptions that want an alert as soon as a relevant story arrives, or as soon
+    as a figure series they watch moves."""
+    watching = select(SeriesWatch.id).where(SeriesWatch.subscription_id == Subscription.id)
     query = (
         select(Subscription)
         .where(
             Subscription.active.is_(True),
-            (Subscription.mode == "instant") | Subscription.instant_alerts.is_(True),
+            (Subscription.mode == "instant")
+            | Subscription.instant_alerts.is_(True)
+            | watching.exists(),
         )
         .order_by(Subscription.id)
     )

@@ -2,11 +2,13 @@
 
 ``RetryAfter`` has already been waited out (and retried) by the rate limiter when it reaches
 here, so one that still escapes becomes ``RetryableError`` with Telegram's pause. A timed-out send
-is ``AmbiguousError``: Telegram may have delivered it, so it is never resent blindly.
+is ``AmbiguousError``: Telegram may have delivered it, so it is never resent blindly. A payload
+with a base64 ``photo`` (a series alert's chart) goes out with ``sendPhoto``, its text the caption.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 
@@ -64,18 +66,32 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> list[str]:
+        """``sendMessage``; or ``sendPhoto`` with the text as caption when the payload carries a
+        base64 ``photo`` (a series alert's chart)."""
         text = str(payload.get("text", ""))
         markup = payload.get("reply_markup")
+        keyboard = (
+            InlineKeyboardMarkup.de_json(markup, self._bot) if isinstance(markup, dict) else None
+        )
+        photo = payload.get("photo")
         try:
-            message = await self._bot.send_message(
-                chat_id=chat_ref(chat_id),
-                text=text,
-                parse_mode=payload.get("parse_mode", ParseMode.HTML),
-                link_preview_options=NO_PREVIEW,  # explicit: not every Bot carries our Defaults
-                reply_markup=InlineKeyboardMarkup.de_json(markup, self._bot)
-                if isinstance(markup, dict)
-                else None,
-            )
+            if isinstance(photo, str):
+                message = await self._bot.send_photo(
+                    chat_id=chat_ref(chat_id),
+                    photo=base64.b64decode(photo),
+                    filename=str(payload.get("filename") or "chart.png"),
+                    caption=text,
+                    parse_mode=payload.get("parse_mode", ParseMode.HTML),
+                    reply_markup=keyboard,
+                )
+            else:
+                message = await self._bot.send_message(
+                    chat_id=chat_ref(chat_id),
+                    text=text,
+                    parse_mode=payload.get("parse_mode", ParseMode.HTML),
+                    link_preview_options=NO_PREVIEW,  # not every Bot carries our Defaults
+                    reply_markup=keyboard,
+                )
         except ChatMigrated as exc:
             raise ChatMovedError(str(exc), new_chat_id=str(exc.new_chat_id)) from exc
         except RetryAfter as exc:

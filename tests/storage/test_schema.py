@@ -26,6 +26,8 @@ EXPECTED_TABLES = {
     "subscriptions",
     "deliveries",
     "poll_runs",
+    "series_watches",
+    "series_alerts",
     "alembic_version",
 }
 
