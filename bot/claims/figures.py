@@ -258,8 +258,10 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
             # but "missile tests" and "rocket launches" count what was fired, as news uses them
             k = found[1] + 1
             continue
-        if head is not None or tok.lower.endswith("ing"):
-            break  # "one producing shells": a clause, not a modifier
+        if head is not None:
+            break
+        if tok.lower.endswith("ing") and not (num.value >= 10 and _unit_soon(toks, k + 1)):
+            break  # "one producing shells": a clause; "13,000 shipping containers": a modifier
         mods.append(k)
         k += 1
     if head is not None:
@@ -270,6 +272,18 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
         if fw.PLURAL_RE.match(toks[m].lower) and toks[m].text[0].islower():
             return toks[m].lower, m, mods[: mods.index(m)]
     return None
+
+
+def _unit_soon(toks: list[_Tok], k: int) -> bool:
+    """Whether a unit noun follows within two plain words (a modifier run, not a clause)."""
+    for j in (k, k + 1):
+        if toks[j].kind != "word" if j < len(toks) else True:
+            return False
+        if toks[j].lower in fw.STOP:
+            return False
+        if _unit_word(toks, j) is not None:
+            return True
+    return False
 
 
 def _casualty_after(toks: list[_Tok], k: int) -> bool:
@@ -286,8 +300,8 @@ def _head_before(toks: list[_Tok], qual_start: int) -> tuple[str, int] | None:
         return None
     while k >= 0:
         found = _unit_word(toks, k)
-        if found is not None and toks[k].kind == "word":
-            return found
+        if found is not None and toks[k].kind == "word" and found[0] not in fw.DURATIONS:
+            return found  # "last week, ... put the number at 3,000" counts no weeks
         if toks[k].lower in (";", ":"):
             return None
         k -= 1
