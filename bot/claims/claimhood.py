@@ -60,9 +60,9 @@ _BOILERPLATE = re.compile(
         (?:reached|available|contacted)\b.{0,30}\bcomment
     | \b(?:could|can)\s*(?:not|n't)\s+(?:immediately\s+)?be\s+(?:reached|contacted)\b
     | \b(?:has|have|had)\s+reached\s+out\s+to\b
-    | \b(?:not|n't|unable\s+to|no\s+way\s+to)\s+(?:\w+\s+){0,2}?(?:be\s+)?independently\s+
+    | \b(?:not|n't|cannot|unable\s+to|no\s+way\s+to)\s+(?:\w+\s+){0,2}?(?:be\s+)?independently\s+
         (?:verif|confirm|corroborat)\w*
-    | \b(?:not|n't|unable\s+to)\s+(?:be\s+)?(?:verif|confirm)\w*\s+(?:\w+\s+){0,3}independently\b
+    | \b(?:not|n't|cannot|unable\s+to)\s+(?:be\s+)?(?:verif|confirm)\w*\s+(?:\w+\s+){0,3}independently\b
     | \b(?:did|does|do|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:elaborate|specify)\b
     | \b(?:did|does|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:say|give|provide|disclose|offer
         |reveal)\s+(?:how|what|when|where|whether|which|why|who|further|more|any|details|evidence)\b
@@ -154,7 +154,13 @@ _RHETORIC = re.compile(
         |great\s+(?:victory|leader)|patriotic\s+devotion|iron-willed
         |unprecedented\s+feat|proud\s+(?:achievement|victory)|world-class|miraculous)\b
     | \b(?:imperialists?|puppets?|warmongers?|gangsters?|lackeys?|traitors?)\b
-    | \b(?:proved|proven|demonstrated|showed|shown|displayed|showcased|confirmed)\s+(?:once\s+again\s+)?
+    """
+)
+# State-media boasts: the test "proved the reliability", "great satisfaction", "mighty sword".
+# A boast that also tells a deed ("praised the methods that produced ...") stays a claim.
+_BOAST = re.compile(
+    r"""(?ix)
+    \b(?:proved|proven|demonstrated|showed|shown|displayed|showcased|confirmed)\s+(?:once\s+again\s+)?
         (?:to\s+the\s+(?:whole\s+)?world\s+)?(?:the|its|their|his|our)\s+["“]?(?:[\w'’-]+\s+){0,3}
         (?:might|power|strength|reliability|superiority|prowess|progress|perfection|excellence
         |invincibility|loyalty|mettle|greatness|dignity)\b
@@ -247,6 +253,8 @@ def not_claim_reason(sentence: str) -> str | None:
             return "rhetoric"
         if not quoted and not _FACT_MARK.search(s):
             return "rhetoric"
+    if _BOAST.search(s) and not (_FACT_MARK.search(s) or _FACT_VERBS.search(s)):
+        return "rhetoric"
     if not _FACT_MARK.search(s) and (
         _HEDGE.search(s) or (_UNKNOWN.search(s) and not _SPEECH.search(s))
     ):

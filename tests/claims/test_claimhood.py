@@ -255,3 +255,12 @@ def test_non_claims_of_other_kinds(sentence: str, reason: str) -> None:
 )
 def test_near_misses_stay_claims(sentence: str) -> None:
     assert not_claim_reason(sentence) is None
+
+
+def test_a_boast_that_tells_a_deed_stays_a_claim() -> None:
+    assert not_claim_reason("The footage cannot be independently verified.") == "boilerplate"
+    assert not_claim_reason("The crews expressed great pride in the drill.") == "rhetoric"
+    assert (
+        not_claim_reason("The general expressed great pride in the plant that produced the guns.")
+        is None
+    )
