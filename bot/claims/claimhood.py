@@ -124,8 +124,6 @@ _CAPTION = re.compile(
         |file\s+photos?)\b
     | ^(?:this|the|a)\s+(?:\w+\s+){0,3}
         (?:photo|picture|image|handout|screenshot|still|satellite\s+image)(?:\s+\w+){0,8}?\s+(?:shows|showing|depicts|taken|released|provided|distributed)\b
-    | \bin\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:photos?|pictures?|images?|handouts?|footage|video)
-        \s+(?:released|provided|distributed|published|issued|posted|carried|supplied)\b
     | ^[A-Z][^,]{2,60},\s*(?:left|right|centre|center|front|rear|second\s+(?:from\s+)?(?:left|right)
         |third\s+(?:from\s+)?(?:left|right))\s*,
     | \bcourtesy\s+of\b
@@ -228,6 +226,24 @@ _BARE_ATTRIBUTION = re.compile(
 )
 
 
+# "Kim inspects the plant in a photo released by state media": a caption is in the present tense;
+# "Kim appeared in footage released on Monday" tells what was shown, so it stays a claim.
+_RELEASED_PHOTO = re.compile(
+    r"""(?ix)
+    \bin\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:photos?|pictures?|images?|handouts?|footage|video)
+        \s+(?:released|provided|distributed|published|issued|posted|carried|supplied)\b
+    """
+)
+_PAST_VERB = re.compile(r"(?i)\b(?:\w{3,}ed|was|were|had|showed|shown|appeared|said|told|saw)\b")
+
+
+def _caption(sentence: str) -> bool:
+    if _CAPTION.search(sentence):
+        return True
+    m = _RELEASED_PHOTO.search(sentence)
+    return m is not None and not _PAST_VERB.search(sentence[: m.start()])
+
+
 def _quoted_share(sentence: str) -> float:
     quoted = sum(len(m.group(1)) for m in _QUOTE.finditer(sentence))
     return quoted / max(1, len(sentence))
@@ -244,7 +260,7 @@ def not_claim_reason(sentence: str) -> str | None:
         return "boilerplate"
     if _META.search(s):
         return "meta"
-    if _CAPTION.search(s):
+    if _caption(s):
         return "caption"
     if _RHETORIC.search(s):
         quoted = _quoted_share(s) >= 0.4

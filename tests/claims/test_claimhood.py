@@ -264,3 +264,10 @@ def test_a_boast_that_tells_a_deed_stays_a_claim() -> None:
         not_claim_reason("The general expressed great pride in the plant that produced the guns.")
         is None
     )
+
+
+def test_a_sentence_telling_what_a_released_photo_showed_stays_a_claim() -> None:
+    assert (
+        not_claim_reason("Two engineers appeared beside the launcher in footage released on Monday.")
+        is None
+    )
