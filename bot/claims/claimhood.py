@@ -62,15 +62,16 @@ _BOILERPLATE = re.compile(
     | \b(?:has|have|had)\s+reached\s+out\s+to\b
     | \b(?:not|n't|cannot|unable\s+to|no\s+way\s+to)\s+(?:\w+\s+){0,2}?(?:be\s+)?independently\s+
         (?:verif|confirm|corroborat)\w*
-    | \b(?:not|n't|cannot|unable\s+to)\s+(?:be\s+)?(?:verif|confirm)\w*\s+(?:\w+\s+){0,3}independently\b
+    | \b(?:not|n't|cannot|unable\s+to)\s+(?:be\s+)?(?:verif|confirm)\w*\s+(?:\w+\s+){0,3}
+        independently\b
     | \b(?:did|does|do|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:elaborate|specify)\b
     | \b(?:did|does|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:say|give|provide|disclose|offer
         |reveal)\s+(?:how|what|when|where|whether|which|why|who|further|more|any|details|evidence)\b
     | \b(?:declined|refused)\s+to\s+(?:give|provide|offer|disclose|elaborate|say\s+more)\b
     | \bgave\s+no\s+(?:further\s+|other\s+|more\s+)?(?:details|evidence|explanation)\b
     | \bstory\s+(?:as\s+it\s+)?develops\b
-    | \b(?:further\s+|more\s+)?details(?:\s+of\s+[^.]{0,40}?)?\s+(?:were|was|are|is)\s+not\s+(?:immediately\s+)?
-        (?:available|known|released|disclosed)\b
+    | \b(?:further\s+|more\s+)?details(?:\s+of\s+[^.]{0,40}?)?\s+(?:were|was|are|is)\s+not\s+
+        (?:immediately\s+)?(?:available|known|released|disclosed)\b
     | \bmore\s+details\s+(?:are|were|will\s+be)\s+(?:expected|to\s+follow)\b
     | \b(?:developing|breaking)\s+(?:news\s+)?story\b|\bstay\s+(?:with|tuned|up\s+to\s+date)\b
     | \bcookies?\b|\bsign\s+(?:in|up)\b|\b(?:create|register)\s+(?:a|an|your)\s+(?:free\s+)?
@@ -165,8 +166,8 @@ _BOAST = re.compile(
     | \b(?:great|deep|full|boundless|immense|high|profound)\s+(?:satisfaction|pride|joy|honou?r
         |admiration|gratitude)\b|\bexpressed\s+(?:\w+\s+)?(?:satisfaction|pride)\b|\bfull\s+of\s+pride\b
     | \b(?:boundless|mighty|unstoppable|unrivall?ed|thunderous|splendid|matchless)\b|\bfeats?\b
-    | \b(?:smash|crush|wipe\s+out|obliterate)\w*\s+(?:\w+\s+){0,2}(?:aggression|enem\w+|attack|invasion
-        |provocation|threat)s?\b
+    | \b(?:smash|crush|wipe\s+out|obliterate)\w*\s+(?:\w+\s+){0,2}(?:aggression|enem\w+|attack
+        |invasion|provocation|threat)s?\b
     """
 )
 # The writer's own "it remains unclear whether...": an official saying so is still a claim.

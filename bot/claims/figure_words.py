@@ -139,8 +139,8 @@ STOP = frozenset(
 LINKS = frozenset(
     _w(
         """is are was were be been reached reach reaches total totals totaled totalled totalling
-    totaling number numbered numbers stood stands at to hit hits exceeded exceeds topped tops rose risen
-    grew climbed jumped increased fell dropped doubled estimated put now about"""
+    totaling number numbered numbers stood stands at to hit hits exceeded exceeds topped tops rose
+    risen grew climbed jumped increased fell dropped doubled estimated put now about"""
     )
 )
 DETERMINERS = frozenset(_w("the its their his her these those our some all"))

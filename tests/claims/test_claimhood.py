@@ -226,7 +226,10 @@ def test_fact_units_split_verb_phrases_without_comma_and_keep_own_attribution() 
         ("The ministry's statement was published by the party newspaper.", "meta"),
         ("Two soldiers inspect a launcher in an image distributed by the army.", "caption"),
         ("The defence minister, second from left, tours the plant.", "caption"),
-        ("The drill once again demonstrated the unrivalled might of the artillery corps.", "rhetoric"),
+        (
+            "The drill once again demonstrated the unrivalled might of the artillery corps.",
+            "rhetoric",
+        ),
         ("The workers expressed deep satisfaction with the new production line.", "rhetoric"),
         ("The commander said his gunners would crush any invasion.", "rhetoric"),
         ("It remains to be seen whether the new plant can run at full capacity.", "hedge"),
@@ -268,6 +271,8 @@ def test_a_boast_that_tells_a_deed_stays_a_claim() -> None:
 
 def test_a_sentence_telling_what_a_released_photo_showed_stays_a_claim() -> None:
     assert (
-        not_claim_reason("Two engineers appeared beside the launcher in footage released on Monday.")
+        not_claim_reason(
+            "Two engineers appeared beside the launcher in footage released on Monday."
+        )
         is None
     )
