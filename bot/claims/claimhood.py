@@ -31,7 +31,7 @@ _INLINE_CREDIT = re.compile(
 )
 # "SEOUL, Nov 21 (Reuters) -" / "SEOUL (AP) —" / "Seoul, March 4 (Yonhap) --": the dateline.
 _DATELINE = re.compile(
-    r"(?m)^[A-Z][A-Za-z .'-]{1,40}(?:,\s*[A-Z][a-z]{2,9}\.?\s+\d{1,2}(?:,\s*\d{4})?)?"
+    r"(?m)^[A-Z][A-Za-z .'/-]{1,40}(?:,\s*[A-Z][a-z]{2,9}\.?\s+\d{1,2}(?:,\s*\d{4})?)?"
     r"\s*\((?:[A-Za-z .&]{2,30})\)\s*[-–—]{1,2}\s*"
 )
 

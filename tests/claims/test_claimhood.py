@@ -276,3 +276,8 @@ def test_a_sentence_telling_what_a_released_photo_showed_stays_a_claim() -> None
         )
         is None
     )
+
+
+def test_repair_drops_a_dateline_naming_two_cities() -> None:
+    fixed = repair("TOKYO/MANILA, May 3 (Wire) - The two navies held a drill on Monday.")
+    assert fixed == "The two navies held a drill on Monday."
