@@ -232,6 +232,7 @@ def _unit_word(toks: list[_Tok], k: int) -> tuple[str, int] | None:
 
 def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int]] | None:
     """The counted noun after a number: (unit, index of its last word, modifier indices)."""
+    j = _skip_calibre(toks, j)
     if _word(toks, j) == "-":
         j += 1  # "240-millimetre", "20-percent"
     measure = _unit_word(toks, j)
@@ -272,6 +273,20 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
         if fw.PLURAL_RE.match(toks[m].lower) and toks[m].text[0].islower():
             return toks[m].lower, m, mods[: mods.index(m)]
     return None
+
+
+def _skip_calibre(toks: list[_Tok], j: int) -> int:
+    """Past a calibre right after a count: "three million 152-millimetre shells", "20 240mm"."""
+    if j >= len(toks) or toks[j].kind != "num":
+        return j
+    suffix = toks[j].suffix
+    if suffix and (fw.ATTACHED.get(suffix) or fw.UNIT_OF.get(suffix)) in fw.LENGTHS:
+        return j + 1
+    k = j + 2 if _word(toks, j + 1) == "-" else j + 1
+    measure = _unit_word(toks, k)
+    if measure is not None and measure[0] in fw.LENGTHS:
+        return measure[1] + 1
+    return j
 
 
 def _unit_soon(toks: list[_Tok], k: int) -> bool:
@@ -420,6 +435,8 @@ def figures(sentence: str) -> list[Quantity]:
             continue
         fig, has_unit = _read_figure(toks, text, num)
         i = max(fig.num.end, fig.head + 1)
+        if _skip_calibre(toks, fig.num.end) != fig.num.end:
+            i = fig.num.end  # the calibre ("152mm") is a figure of its own too
         if not has_unit:
             if not fig.num.year_like:
                 pending.append(fig)

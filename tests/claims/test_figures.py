@@ -264,3 +264,10 @@ def test_number_as_a_verb_links_a_figure_to_its_earlier_unit() -> None:
 
 def test_a_time_word_is_not_the_unit_of_a_later_bare_figure() -> None:
     assert figures("Last month, the ministry put the total at 8,000.") == []
+
+
+def test_a_calibre_after_the_count_is_not_the_counted_thing() -> None:
+    got = [(q.value, q.unit) for q in figures("The depot held some 40,000 122mm mortar rounds.")]
+    assert got == [(40000.0, "rounds"), (122.0, "mm")]
+    got = [(q.value, q.unit) for q in figures("It sent two million 152-millimetre shells.")]
+    assert got == [(2000000.0, "rounds"), (152.0, "mm")]

@@ -240,3 +240,17 @@ def test_the_day_a_figure_was_told_is_not_when_it_happened(lexicon: Lexicon) -> 
         lexicon,
     )
     assert judge(claim, cands, lexicon=lexicon).status == "repeated"
+
+
+def test_a_yearly_rate_is_not_a_new_value_of_a_running_total(lexicon: Lexicon) -> None:
+    cands = stored(
+        "The North has sent more than 500,000 mortar rounds to Russia, Seoul said.",
+        datetime(2024, 3, 1, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "The North's plants turn out about 900,000 mortar rounds a year, a think tank said.",
+        datetime(2024, 5, 1, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status != "updated"
