@@ -103,7 +103,9 @@ def compare_quantities(
 # What a side got in return is not what it sent.
 _RECEIPT = re.compile(r"(?i)\b(?:received|receiving|receives|in\s+return|obtained|imported)\b")
 # A rate ("three million shells a year") is not a running total.
-_RATE = re.compile(r"(?i)\b(?:a|per|each|every)\s+(?:year|month|week|day)\b|\b(?:annually|monthly)\b")
+_RATE = re.compile(
+    r"(?i)\b(?:a|per|each|every)\s+(?:year|month|week|day)\b|\b(?:annually|monthly)\b"
+)
 _CASUALTY = re.compile(r"(?i)\b(?:killed|wounded|injured|dead|deaths?|casualt\w*|toll)\b")
 
 
@@ -119,7 +121,8 @@ def _same_quantity(
     ):
         return False  # what came back from Russia is not what was sent to it
     if text and cand_text:
-        return all(bool(r.search(text)) == bool(r.search(cand_text)) for r in (_CASUALTY, _RECEIPT, _RATE))
+        kinds = (_CASUALTY, _RECEIPT, _RATE)
+        return all(bool(r.search(text)) == bool(r.search(cand_text)) for r in kinds)
     return True
 
 
