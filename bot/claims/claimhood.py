@@ -31,7 +31,7 @@ _INLINE_CREDIT = re.compile(
 )
 # "SEOUL, Nov 21 (Reuters) -" / "SEOUL (AP) —" / "Seoul, March 4 (Yonhap) --": the dateline.
 _DATELINE = re.compile(
-    r"(?m)^[A-Z][A-Za-z .'-]{1,40}(?:,\s*[A-Z][a-z]{2,9}\.?\s+\d{1,2}(?:,\s*\d{4})?)?"
+    r"(?m)^[A-Z][A-Za-z .'/-]{1,40}(?:,\s*[A-Z][a-z]{2,9}\.?\s+\d{1,2}(?:,\s*\d{4})?)?"
     r"\s*\((?:[A-Za-z .&]{2,30})\)\s*[-–—]{1,2}\s*"
 )
 
@@ -58,6 +58,27 @@ _BOILERPLATE = re.compile(
         .{0,40}\b(?:request|comment|question|inquir|call|email|message)
     | \b(?:could|can|was|were)\s*(?:not|n't)\s+(?:immediately\s+)?(?:be\s+)?
         (?:reached|available|contacted)\b.{0,30}\bcomment
+    | \b(?:could|can)\s*(?:not|n't)\s+(?:immediately\s+)?be\s+(?:reached|contacted)\b
+    | \b(?:has|have|had)\s+reached\s+out\s+to\b
+    | \b(?:not|n't|cannot|unable\s+to|no\s+way\s+to)\s+(?:\w+\s+){0,2}?(?:be\s+)?independently\s+
+        (?:verif|confirm|corroborat)\w*
+    | \b(?:not|n't|cannot|unable\s+to)\s+(?:be\s+)?(?:verif|confirm)\w*\s+(?:\w+\s+){0,3}
+        independently\b
+    | \b(?:did|does|do|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:elaborate|specify)\b
+    | \b(?:did|does|would)\s*(?:not|n't)\s+(?:immediately\s+)?(?:say|give|provide|disclose|offer
+        |reveal)\s+(?:how|what|when|where|whether|which|why|who|further|more|any|details|evidence)\b
+    | \b(?:declined|refused)\s+to\s+(?:give|provide|offer|disclose|elaborate|say\s+more)\b
+    | \bgave\s+no\s+(?:further\s+|other\s+|more\s+)?(?:details|evidence|explanation)\b
+    | \bstory\s+(?:as\s+it\s+)?develops\b
+    | \b(?:further\s+|more\s+)?details(?:\s+of\s+[^.]{0,40}?)?\s+(?:were|was|are|is)\s+not\s+
+        (?:immediately\s+)?(?:available|known|released|disclosed)\b
+    | \bmore\s+details\s+(?:are|were|will\s+be)\s+(?:expected|to\s+follow)\b
+    | \b(?:developing|breaking)\s+(?:news\s+)?story\b|\bstay\s+(?:with|tuned|up\s+to\s+date)\b
+    | \bcookies?\b|\bsign\s+(?:in|up)\b|\b(?:create|register)\s+(?:a|an|your)\s+(?:free\s+)?
+        account\b|\bcontinue\s+reading\b|\bto\s+your\s+inbox\b|\bsubscri(?:be|ption|bers)\b
+    | \bedited\s+for\s+(?:length|clarity|style)\b|\boriginally\s+(?:published|appeared)\b
+    | \bcontributed(?:\s+reporting)?\s*\.?$
+    | ^(?:the\s+)?(?:author|writer|columnist)s?\s+(?:is|are|was|has\s+been)\b
     | \bdeclined\s+to\s+(?:immediately\s+)?comment\b
     | \bno\s+immediate\s+(?:comment|response|reaction)\b
     | \b(?:for\s+(?:the\s+)?(?:latest|more)\b.{0,60}\b(?:visit|see|follow|go\ to|check))\b
@@ -80,14 +101,19 @@ _BOILERPLATE = re.compile(
 # "This was stated at the briefing." "The remarks were made during a visit." "He said so on X."
 _META = re.compile(
     r"""(?ix)
-    ^(?:this|that|these|it|such\s+\w+|the\s+(?:remarks?|comments?|statements?|announcement
-        |assessment|information|claims?|figures?|report|briefing)s?)
+    ^(?:this|that|these|it|such\s+\w+|the\s+(?:[\w.-]+(?:'s|’s)\s+)?(?:remarks?|comments?
+        |statements?|announcement|assessment|information|claims?|figures?|report|briefing)s?)
     \s+(?:was|were|is|are|has\s+been|have\s+been)\s+(?:\w+ly\s+)?
     (?:stated|said|made|announced|reported|disclosed|revealed|conveyed|mentioned|delivered
         |given|noted|presented|shared|voiced|expressed|released|published|carried|submitted
         |sent|provided)\b
-    | ^(?:he|she|they|the\s+\w+(?:\s+\w+)?)\s+(?:made|gave|delivered)
-        \s+(?:the|these|those|his|her|their)\s+(?:remarks|comments|statement)\b
+    | ^(?:he|she|they|the\s+\w+(?:\s+\w+)?)\s+(?:made|gave|delivered|offered)
+        \s+(?:the|these|those|this|that|his|her|their|its)\s+(?:remarks|comments|statement
+        |assessment|estimate|announcement|disclosure|speech|claim)s?\b
+    | ^(?:he|she|they|the\s+\w+(?:\s+\w+)?)\s+(?:spoke|was\s+speaking|were\s+speaking
+        |was\s+talking|were\s+talking)\s+(?:at|to|during|in|on|after|before)\b[^,;]{0,80}[.!]?$
+    | ^the\s+(?:[\w.-]+(?:'s|’s)\s+)?(?:remarks|comments|statement|announcement)s?\s+came
+        \s+(?:during|at|in)\b
     | ^(?:he|she|they)\s+(?:said|told)\s+(?:this|so)\b
     """
 )
@@ -99,6 +125,9 @@ _CAPTION = re.compile(
         |file\s+photos?)\b
     | ^(?:this|the|a)\s+(?:\w+\s+){0,3}
         (?:photo|picture|image|handout|screenshot|still|satellite\s+image)(?:\s+\w+){0,8}?\s+(?:shows|showing|depicts|taken|released|provided|distributed)\b
+    | ^[A-Z][^,]{2,60},\s*(?:left|right|centre|center|front|rear|second\s+(?:from\s+)?(?:left|right)
+        |third\s+(?:from\s+)?(?:left|right))\s*,
+    | \bcourtesy\s+of\b
     | \b(?:is|are)\s+(?:pictured|seen\s+(?:here|above|below))\b
     | \b(?:pictured|seen)\s+(?:above|below|left|right|here)\b
     """
@@ -126,6 +155,48 @@ _RHETORIC = re.compile(
     | \b(?:imperialists?|puppets?|warmongers?|gangsters?|lackeys?|traitors?)\b
     """
 )
+# State-media boasts: the test "proved the reliability", "great satisfaction", "mighty sword".
+# A boast that also tells a deed ("praised the methods that produced ...") stays a claim.
+_BOAST = re.compile(
+    r"""(?ix)
+    \b(?:proved|proven|demonstrated|showed|shown|displayed|showcased|confirmed)\s+(?:once\s+again\s+)?
+        (?:to\s+the\s+(?:whole\s+)?world\s+)?(?:the|its|their|his|our)\s+["“]?(?:[\w'’-]+\s+){0,3}
+        (?:might|power|strength|reliability|superiority|prowess|progress|perfection|excellence
+        |invincibility|loyalty|mettle|greatness|dignity)\b
+    | \b(?:great|deep|full|boundless|immense|high|profound)\s+(?:satisfaction|pride|joy|honou?r
+        |admiration|gratitude)\b|\bexpressed\s+(?:\w+\s+)?(?:satisfaction|pride)\b|\bfull\s+of\s+pride\b
+    | \b(?:boundless|mighty|unstoppable|unrivall?ed|thunderous|splendid|matchless)\b|\bfeats?\b
+    | \b(?:smash|crush|wipe\s+out|obliterate)\w*\s+(?:\w+\s+){0,2}(?:aggression|enem\w+|attack
+        |invasion|provocation|threat)s?\b
+    """
+)
+# The writer's own "it remains unclear whether...": an official saying so is still a claim.
+_UNKNOWN = re.compile(
+    r"""(?ix)
+    \b(?:remains?|remained|is|are|was|were)\s+(?:still\s+)?(?:not\s+(?:yet\s+)?(?:clear|known)
+        |unclear|uncertain|unknown|to\s+be\s+seen|too\s+early\s+to)\b
+    """
+)
+_SPEECH = re.compile(
+    r"(?i)\b(?:said|says|told|according\s+to|stated|added|noted|wrote|estimated?s?|believes?)\b"
+)
+# Hedges and analysis with nothing to check: "It remains unclear whether...", "Analysts say the
+# North may want...", "The launch is a reminder that...", "could further raise tensions".
+_HEDGE = re.compile(
+    r"""(?ix)
+    \b(?:a|another)\s+question\s+for\b|\btime\s+will\s+tell\b
+    | \b(?:is|was|serves\s+as)\s+(?:a|another)\s+(?:\w+\s+)?reminder\b
+    | \b(?:underscores?|underlines?)\s+(?:the|how|that)\b
+    | \b(?:could|may|might|would|is\s+likely\s+to|threatens\s+to)\s+(?:further\s+)?(?:raise|heighten
+        |escalate|fuel|stoke|inflame|deepen|worsen|complicate)\s+(?:\w+\s+){0,3}(?:tensions?|concerns?
+        |fears?|worries|isolation|instability)\b
+    | ^(?:some\s+|many\s+|other\s+|several\s+)?(?:analysts|experts|observers|critics|commentators
+        |pundits|watchers|researchers)\b[^.]{0,30}\b(?:say|said|believe|think|suspect|argue|speculate)\b
+        (?=[^.]*\b(?:may|might|could|likely|probably|possibly|perhaps)\b)
+        (?=[^.]*\b(?:wants?|wanted|aim|aims|aimed|seeks?|seeking|intends?|show|show\s+off|signal
+        |message|pressure|attention|leverage|bargaining|distract\w*|bid|hopes?)\b)
+    """
+)
 _QUOTE = re.compile(r"[\"“”]([^\"“”]{8,})[\"“”]")
 _FACT_MARK = re.compile(
     r"""(?ix)
@@ -145,6 +216,35 @@ _FACT_VERBS = re.compile(
 )
 
 
+# What is left of a sentence once its quotes are taken out, when it only names the speaker:
+# ', said a researcher at a Seoul think tank.' / ', the ministry said in a statement.'
+_BARE_ATTRIBUTION = re.compile(
+    r"""(?ix)
+    ^[\s,.:;—–-]*(?:(?:said|says|told|wrote|added|according\s+to)\b[^"“”]{0,90}
+    | [^"“”]{0,70}\b(?:said|says|told\s+\w+(?:\s+\w+)?|wrote|added|posted)
+        (?:\s+(?:on|in|at|to|after|during)\b[^"“”]{0,50})?)[\s.,]*$
+    """
+)
+
+
+# "Kim inspects the plant in a photo released by state media": a caption is in the present tense;
+# "Kim appeared in footage released on Monday" tells what was shown, so it stays a claim.
+_RELEASED_PHOTO = re.compile(
+    r"""(?ix)
+    \bin\s+(?:a|an)\s+(?:\w+\s+){0,2}(?:photos?|pictures?|images?|handouts?|footage|video)
+        \s+(?:released|provided|distributed|published|issued|posted|carried|supplied)\b
+    """
+)
+_PAST_VERB = re.compile(r"(?i)\b(?:\w{3,}ed|was|were|had|showed|shown|appeared|said|told|saw)\b")
+
+
+def _caption(sentence: str) -> bool:
+    if _CAPTION.search(sentence):
+        return True
+    m = _RELEASED_PHOTO.search(sentence)
+    return m is not None and not _PAST_VERB.search(sentence[: m.start()])
+
+
 def _quoted_share(sentence: str) -> float:
     quoted = sum(len(m.group(1)) for m in _QUOTE.finditer(sentence))
     return quoted / max(1, len(sentence))
@@ -161,7 +261,7 @@ def not_claim_reason(sentence: str) -> str | None:
         return "boilerplate"
     if _META.search(s):
         return "meta"
-    if _CAPTION.search(s):
+    if _caption(s):
         return "caption"
     if _RHETORIC.search(s):
         quoted = _quoted_share(s) >= 0.4
@@ -170,7 +270,14 @@ def not_claim_reason(sentence: str) -> str | None:
             return "rhetoric"
         if not quoted and not _FACT_MARK.search(s):
             return "rhetoric"
-    if _quoted_share(s) >= 0.5 and not (
+    if _BOAST.search(s) and not (_FACT_MARK.search(s) or _FACT_VERBS.search(s)):
+        return "rhetoric"
+    if not _FACT_MARK.search(s) and (
+        _HEDGE.search(s) or (_UNKNOWN.search(s) and not _SPEECH.search(s))
+    ):
+        return "hedge"
+    share = _quoted_share(s)
+    if (share >= 0.5 or (share >= 0.3 and _BARE_ATTRIBUTION.match(_QUOTE.sub("", s)))) and not (
         _FACT_MARK.search(s) or _FACT_VERBS.search(s) or _FACT_NOUNS.search(s)
     ):
         return "quote"  # a quoted view with no figure, date, deed or weapon in it

@@ -102,6 +102,10 @@ def compare_quantities(
 
 # What a side got in return is not what it sent.
 _RECEIPT = re.compile(r"(?i)\b(?:received|receiving|receives|in\s+return|obtained|imported)\b")
+# A rate ("three million shells a year") is not a running total.
+_RATE = re.compile(
+    r"(?i)\b(?:a|per|each|every)\s+(?:year|month|week|day)\b|\b(?:annually|monthly)\b"
+)
 _CASUALTY = re.compile(r"(?i)\b(?:killed|wounded|injured|dead|deaths?|casualt\w*|toll)\b")
 
 
@@ -117,7 +121,8 @@ def _same_quantity(
     ):
         return False  # what came back from Russia is not what was sent to it
     if text and cand_text:
-        return all(bool(r.search(text)) == bool(r.search(cand_text)) for r in (_CASUALTY, _RECEIPT))
+        kinds = (_CASUALTY, _RECEIPT, _RATE)
+        return all(bool(r.search(text)) == bool(r.search(cand_text)) for r in kinds)
     return True
 
 
@@ -235,10 +240,13 @@ def _is_baseline(ref: DateRef, attrs: Attributes) -> bool:
 
 
 _SPEECH_DATE = re.compile(
-    r"(?i)\b(?:said|says|told\s+(?:\w+\s+){0,2}?|announced|reported|stated|added|wrote|confirmed"
-    r"|disclosed|estimated|briefing|statement|report(?:ed)?\s+published)\s+(?:on\s+|late\s+|early\s+)?"
+    r"(?i)\b(?:said|says|told(?:\s+\w+){0,2}?|announced|reported|stated|added|wrote|confirmed"
+    r"|disclosed|estimated|briefing|statement|report(?:ed)?\s+published|submitted(?:\s+\w+){0,3}?"
+    r"|interview|(?:news|press)\s+conference)\s+(?:on\s+|in\s+|late\s+|early\s+)?"
     r"((?:last\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today"
-    r"|week|month)|[A-Z][a-z]{2,8}\.?\s+\d{1,2})"
+    r"|week|month)|[A-Z][a-z]{2,8}\.?\s+\d{1,2}"
+    r"|(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?:\s+\d{4})?)"
 )
 
 
@@ -265,6 +273,18 @@ def _another_happening(
     return gap > params.happening_gap_days and _HAPPENING.search(text) is not None
 
 
+def _after_report(ref: DateRef, claim: Attributes, cand: Candidate) -> bool:
+    """A past date of the claim's story ("on Thursday") that falls after the stored claim was
+    published: whatever the wording, the stored report cannot have told of it."""
+    story = claim.story
+    if story is None or cand.published is None:
+        return False
+    if ref.end > story.published + timedelta(days=1):
+        return False  # a scheduled happening: its date may move
+    # a weekday is read as the latest one before the story; writers are not always that exact
+    return ref.start > cand.published.date() + timedelta(days=7)
+
+
 def compare_dates(
     claim: Attributes,
     cand: Candidate,
@@ -285,6 +305,8 @@ def compare_dates(
         kind = date_explicitness(ref)
         if kind == "relative":
             if not _near_stories(claim, cand_attrs, params):
+                if _after_report(ref, claim, cand):
+                    outcome = "far"  # "on Thursday" in a later story: after the stored report
                 continue
             kind = "absolute"
         best: tuple[int, DateRef] | None = None

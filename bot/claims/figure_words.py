@@ -139,8 +139,8 @@ STOP = frozenset(
 LINKS = frozenset(
     _w(
         """is are was were be been reached reach reaches total totals totaled totalled totalling
-    totaling numbered numbers stood stands at to hit hits exceeded exceeds topped tops rose risen
-    grew climbed jumped increased fell dropped doubled estimated put now about"""
+    totaling number numbered numbers stood stands at to hit hits exceeded exceeds topped tops rose
+    risen grew climbed jumped increased fell dropped doubled estimated put now about"""
     )
 )
 DETERMINERS = frozenset(_w("the its their his her these those our some all"))
@@ -170,6 +170,7 @@ SINCE_RE = re.compile(
 )
 YEAR_MIN, YEAR_MAX = 1900, 2100
 MEASURES = frozenset({"km", "mm", "m", "kg", "miles", "cm", "tons", "percent"})
+DURATIONS = frozenset({"days", "weeks", "months", "years", "hours"})
 LENGTHS = frozenset({"km", "mm", "m", "miles", "cm"})  # sizes and ranges: no cargo, no baseline
 TOKEN_RE = re.compile(
     r"(?P<num>(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.,])\d+(?:\.\d+)?)(?P<suf>[a-z]+)?"

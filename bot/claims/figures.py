@@ -232,6 +232,7 @@ def _unit_word(toks: list[_Tok], k: int) -> tuple[str, int] | None:
 
 def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int]] | None:
     """The counted noun after a number: (unit, index of its last word, modifier indices)."""
+    j = _skip_calibre(toks, j)
     if _word(toks, j) == "-":
         j += 1  # "240-millimetre", "20-percent"
     measure = _unit_word(toks, j)
@@ -258,8 +259,10 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
             # but "missile tests" and "rocket launches" count what was fired, as news uses them
             k = found[1] + 1
             continue
-        if head is not None or tok.lower.endswith("ing"):
-            break  # "one producing shells": a clause, not a modifier
+        if head is not None:
+            break
+        if tok.lower.endswith("ing") and not (num.value >= 10 and _unit_soon(toks, k + 1)):
+            break  # "one producing shells": a clause; "13,000 shipping containers": a modifier
         mods.append(k)
         k += 1
     if head is not None:
@@ -270,6 +273,32 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
         if fw.PLURAL_RE.match(toks[m].lower) and toks[m].text[0].islower():
             return toks[m].lower, m, mods[: mods.index(m)]
     return None
+
+
+def _skip_calibre(toks: list[_Tok], j: int) -> int:
+    """Past a calibre right after a count: "three million 152-millimetre shells", "20 240mm"."""
+    if j >= len(toks) or toks[j].kind != "num":
+        return j
+    suffix = toks[j].suffix
+    if suffix and (fw.ATTACHED.get(suffix) or fw.UNIT_OF.get(suffix)) in fw.LENGTHS:
+        return j + 1
+    k = j + 2 if _word(toks, j + 1) == "-" else j + 1
+    measure = _unit_word(toks, k)
+    if measure is not None and measure[0] in fw.LENGTHS:
+        return measure[1] + 1
+    return j
+
+
+def _unit_soon(toks: list[_Tok], k: int) -> bool:
+    """Whether a unit noun follows within two plain words (a modifier run, not a clause)."""
+    for j in (k, k + 1):
+        if toks[j].kind != "word" if j < len(toks) else True:
+            return False
+        if toks[j].lower in fw.STOP:
+            return False
+        if _unit_word(toks, j) is not None:
+            return True
+    return False
 
 
 def _casualty_after(toks: list[_Tok], k: int) -> bool:
@@ -286,8 +315,8 @@ def _head_before(toks: list[_Tok], qual_start: int) -> tuple[str, int] | None:
         return None
     while k >= 0:
         found = _unit_word(toks, k)
-        if found is not None and toks[k].kind == "word":
-            return found
+        if found is not None and toks[k].kind == "word" and found[0] not in fw.DURATIONS:
+            return found  # "last week, ... put the number at 3,000" counts no weeks
         if toks[k].lower in (";", ":"):
             return None
         k -= 1
@@ -406,6 +435,8 @@ def figures(sentence: str) -> list[Quantity]:
             continue
         fig, has_unit = _read_figure(toks, text, num)
         i = max(fig.num.end, fig.head + 1)
+        if _skip_calibre(toks, fig.num.end) != fig.num.end:
+            i = fig.num.end  # the calibre ("152mm") is a figure of its own too
         if not has_unit:
             if not fig.num.year_like:
                 pending.append(fig)

@@ -207,3 +207,77 @@ def test_fact_units_split_verb_phrases_without_comma_and_keep_own_attribution() 
         "The ministry said that the plant had reopened in March.",
         "Tokyo says it has since doubled its output.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("The embassy in Beijing could not immediately be reached.", "boilerplate"),
+        ("Our correspondent has reached out to the navy for more information.", "boilerplate"),
+        ("The agency was unable to independently confirm the satellite images.", "boilerplate"),
+        ("The general did not elaborate on the timing.", "boilerplate"),
+        ("Officials declined to give further details about the cargo.", "boilerplate"),
+        ("Details of the drill were not immediately available.", "boilerplate"),
+        ("Log in or sign up to keep reading our coverage.", "boilerplate"),
+        ("This site uses cookies to measure its audience.", "boilerplate"),
+        ("The writer is a visiting scholar at a university in Tokyo.", "boilerplate"),
+        ("The colonel made the estimate in an interview with a local radio station.", "meta"),
+        ("She was speaking to reporters after a cabinet meeting in Tokyo.", "meta"),
+        ("The ministry's statement was published by the party newspaper.", "meta"),
+        ("Two soldiers inspect a launcher in an image distributed by the army.", "caption"),
+        ("The defence minister, second from left, tours the plant.", "caption"),
+        (
+            "The drill once again demonstrated the unrivalled might of the artillery corps.",
+            "rhetoric",
+        ),
+        ("The workers expressed deep satisfaction with the new production line.", "rhetoric"),
+        ("The commander said his gunners would crush any invasion.", "rhetoric"),
+        ("It remains to be seen whether the new plant can run at full capacity.", "hedge"),
+        ("Some analysts believe Pyongyang probably wants leverage before any talks.", "hedge"),
+        ("The sale could further inflame tensions across the region.", "hedge"),
+        ("The episode is another reminder of how opaque the arms trade is.", "hedge"),
+        ("“Nobody in Seoul is surprised any more,” said a retired general.", "quote"),
+    ],
+)
+def test_non_claims_of_other_kinds(sentence: str, reason: str) -> None:
+    assert not_claim_reason(sentence) == reason
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # an official's uncertainty is a statement of record, the writer's is not
+        "It is not clear whether the crews are trained yet, the navy chief told lawmakers.",
+        # a positive confirmation is a fact
+        "Japan's coast guard independently confirmed the ship's position on Monday.",
+        # an analyst's technical judgement without a motive guess stays
+        "Analysts say the new drone appears to be copied from an Iranian design.",
+        "Images released by the army showed six launchers on a rail siding.",
+        "“We counted 40 rail cars at the depot,” the researcher said.",
+    ],
+)
+def test_near_misses_stay_claims(sentence: str) -> None:
+    assert not_claim_reason(sentence) is None
+
+
+def test_a_boast_that_tells_a_deed_stays_a_claim() -> None:
+    assert not_claim_reason("The footage cannot be independently verified.") == "boilerplate"
+    assert not_claim_reason("The crews expressed great pride in the drill.") == "rhetoric"
+    assert (
+        not_claim_reason("The general expressed great pride in the plant that produced the guns.")
+        is None
+    )
+
+
+def test_a_sentence_telling_what_a_released_photo_showed_stays_a_claim() -> None:
+    assert (
+        not_claim_reason(
+            "Two engineers appeared beside the launcher in footage released on Monday."
+        )
+        is None
+    )
+
+
+def test_repair_drops_a_dateline_naming_two_cities() -> None:
+    fixed = repair("TOKYO/MANILA, May 3 (Wire) - The two navies held a drill on Monday.")
+    assert fixed == "The two navies held a drill on Monday."

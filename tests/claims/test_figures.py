@@ -250,3 +250,24 @@ def test_format_number() -> None:
 
 def test_a_clause_after_the_number_is_not_its_noun_phrase() -> None:
     assert figures("He visited one making rockets for the front.") == []
+
+
+def test_a_participle_modifier_between_number_and_unit() -> None:
+    (q,) = figures("Seoul counted about 2,400 waiting rail cars at the border.")
+    assert (q.value, q.unit, q.qualifier) == (2400.0, "wagons", "about")
+
+
+def test_number_as_a_verb_links_a_figure_to_its_earlier_unit() -> None:
+    (q,) = figures("The drones sent so far would number more than 3,500, officials said.")
+    assert (q.value, q.unit, q.qualifier) == (3500.0, "drones", "more than")
+
+
+def test_a_time_word_is_not_the_unit_of_a_later_bare_figure() -> None:
+    assert figures("Last month, the ministry put the total at 8,000.") == []
+
+
+def test_a_calibre_after_the_count_is_not_the_counted_thing() -> None:
+    got = [(q.value, q.unit) for q in figures("The depot held some 40,000 122mm mortar rounds.")]
+    assert got == [(40000.0, "rounds"), (122.0, "mm")]
+    got = [(q.value, q.unit) for q in figures("It sent two million 152-millimetre shells.")]
+    assert got == [(2000000.0, "rounds"), (152.0, "mm")]

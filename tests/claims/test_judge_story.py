@@ -215,3 +215,42 @@ def test_a_listed_caliber_is_not_a_changed_one(lexicon: Lexicon) -> None:
         lexicon,
     )
     assert judge(claim, cands, lexicon=lexicon).status == "repeated"
+
+
+def test_a_weekday_in_a_later_story_is_another_happening(lexicon: Lexicon) -> None:
+    text = "The North launched a solid-fuel cruise missile off its west coast on Wednesday."
+    cands = stored(text, datetime(2024, 2, 9, tzinfo=UTC), lexicon)
+    later = one(text, datetime(2024, 9, 13, tzinfo=UTC), lexicon)
+    assert judge(later, cands, lexicon=lexicon).status == "new"
+    same_week = one(text, datetime(2024, 2, 10, tzinfo=UTC), lexicon)
+    assert judge(same_week, cands, lexicon=lexicon).status == "repeated"
+
+
+def test_the_day_a_figure_was_told_is_not_when_it_happened(lexicon: Lexicon) -> None:
+    # the later story's "Tuesday" is when the estimate was told again, after the stored report
+    cands = stored(
+        "The army estimated that 3,000 drones had reached the front.",
+        datetime(2024, 4, 2, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "The army estimated that 3,000 drones had reached the front, an official told lawmakers"
+        " on Tuesday.",
+        datetime(2024, 6, 20, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status == "repeated"
+
+
+def test_a_yearly_rate_is_not_a_new_value_of_a_running_total(lexicon: Lexicon) -> None:
+    cands = stored(
+        "The North has sent more than 500,000 mortar rounds to Russia, Seoul said.",
+        datetime(2024, 3, 1, tzinfo=UTC),
+        lexicon,
+    )
+    claim = one(
+        "The North's plants turn out about 900,000 mortar rounds a year, a think tank said.",
+        datetime(2024, 5, 1, tzinfo=UTC),
+        lexicon,
+    )
+    assert judge(claim, cands, lexicon=lexicon).status != "updated"
