@@ -25,12 +25,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.chat import platform_messages, with_buttons
 from bot.digest.model import Digest, DigestLimits, build_digest, should_send
 from bot.digest.query import load_stories
+from bot.pacing import SendSlots, send_marked
 from storage import deliveries as outbox
 from storage.models import Delivery, Subscription
 
@@ -309,10 +309,6 @@ class DeliveryStats:
     moved: int = 0
 
 
-class _LeaseLostError(Exception):
-    """Another process holds the row now: this one must not write the part."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Part:
     """The next part of a row to send, read in one transaction."""
@@ -338,9 +334,9 @@ class DeliveryLoop:
     concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     stats: DeliveryStats = field(default_factory=DeliveryStats)
-    # Per-platform send slots, taken before a part is marked "sending" (a part waiting for its
-    # slot is not in flight). A sender's own limiter then finds the pace already kept.
-    limiters: Mapping[str, AsyncLimiter] = field(default_factory=dict)
+    # Per-platform send slots (bot.pacing), taken before a part is marked "sending" (a part
+    # waiting for its slot is not in flight). A sender's own limiter then lets the send through.
+    limiters: Mapping[str, SendSlots] = field(default_factory=dict)
 
     def recover(self) -> int:
         with self.sessions.begin() as session:
@@ -390,11 +386,9 @@ class DeliveryLoop:
             log.exception("delivery %s: unexpected error; lease left to expire", delivery_id)
 
     async def _tx(self, work: Callable[[Session], T]) -> T:
-        """``work`` in its own transaction, in a worker thread.
-
-        No commit blocks the loop: while one part's "sending" is being committed, the other
-        sends in flight keep moving, so the time between a part's mark and its write (the
-        window in which a crash leaves a part ambiguous that never left) stays small.
+        """``work`` in its own transaction, in a worker thread, so reads and records do not block
+        the loop. The in-flight mark is the exception (``_deliver``): it must be followed by the
+        write at once.
         """
 
         def run() -> T:
@@ -403,11 +397,10 @@ class DeliveryLoop:
 
         return await asyncio.to_thread(run)
 
-    async def _slot(self, platform: str) -> None:
-        """Wait for this platform's send slot (its rate limit), before the part is marked."""
-        limiter = self.limiters.get(platform)
-        if limiter is not None:
-            await limiter.acquire()
+    async def _slot(self, platform: str, chat_id: str) -> Callable[[], None] | None:
+        """Wait for this platform's send slot (its rate limits), before the part is marked."""
+        slots = self.limiters.get(platform)
+        return None if slots is None else await slots.acquire(chat_id)
 
     async def _deliver(self, delivery_id: int) -> None:
         while True:
@@ -426,24 +419,27 @@ class DeliveryLoop:
                     )
                 )
                 return
-            # The slot first, the mark right after, then the write: a crash while waiting for
-            # the slot leaves the part pending, and it is sent after the lease runs out.
-            await self._slot(part.platform)
-            began = await self._tx(
-                lambda session: outbox.begin_part(
-                    session,
-                    delivery_id=delivery_id,
-                    owner=self.owner,
-                    now=self.clock(),
-                    lease_seconds=self.lease_seconds,
-                )
-            )
-            if not began:
-                return
+            # The slot first, the mark as late as the sender allows, then the write: a crash
+            # before the mark leaves the part pending, and it is sent after the lease runs out.
+            written = await self._slot(part.platform, part.chat_id)
+
+            async def mark() -> bool:
+                # On the loop, not in a worker thread: the write follows the commit at once,
+                # with no thread hand-off between them for a crash to fall into.
+                with self.sessions.begin() as session:
+                    return outbox.begin_part(
+                        session,
+                        delivery_id=delivery_id,
+                        owner=self.owner,
+                        now=self.clock(),
+                        lease_seconds=self.lease_seconds,
+                    )
+
             try:
-                ids: list[str] | None = [
-                    str(i) for i in await sender.send(part.chat_id, part.message)
-                ]
+                sent = await send_marked(sender, part.chat_id, part.message, mark, written)
+                if sent is None:  # the row is no longer ours: nothing was written
+                    return
+                ids: list[str] | None = [str(i) for i in sent]
             except Exception as exc:
                 outcome = await self._failed(delivery_id, part, exc)
                 if outcome == "again":

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import SubscriptionView
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+from bot.pacing import SendSlots, slack_slots
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class SlackDigests:
     settle_seconds: float = SETTLE_SECONDS
     composed: ComposeStats = field(default_factory=ComposeStats)
     delivered: DeliveryStats = field(default_factory=DeliveryStats)
+    # Taken before a part is marked in flight; kept across ticks (a channel's window outlives one).
+    limiters: dict[str, SendSlots] = field(default_factory=lambda: {PLATFORM: slack_slots()})
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -75,6 +78,7 @@ class SlackDigests:
                 platforms=[PLATFORM],
                 clock=self.clock,
                 stats=self.delivered,
+                limiters=self.limiters,
             )
             handled = await loop.run_once()
             if stats.composed or handled:
