@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
@@ -36,6 +36,7 @@ from storage.models import Delivery, Subscription
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+INLINE_RETRY_SECONDS = 10.0  # a short flood pause is waited out in this pass, the part pending
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,6 +338,7 @@ class DeliveryLoop:
     # Per-platform send slots (bot.pacing), taken before a part is marked "sending" (a part
     # waiting for its slot is not in flight). A sender's own limiter then lets the send through.
     limiters: Mapping[str, SendSlots] = field(default_factory=dict)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # a short flood pause (tests record)
 
     def recover(self) -> int:
         with self.sessions.begin() as session:
@@ -387,8 +389,8 @@ class DeliveryLoop:
 
     async def _tx(self, work: Callable[[Session], T]) -> T:
         """``work`` in its own transaction, in a worker thread, so reads and records do not block
-        the loop. The in-flight mark is the exception (``_deliver``): it must be followed by the
-        write at once.
+        the loop. The in-flight mark is the exception (``_deliver``): the write follows it at once,
+        with no wake-up between them for a crash to fall into.
         """
 
         def run() -> T:
@@ -423,9 +425,7 @@ class DeliveryLoop:
             # before the mark leaves the part pending, and it is sent after the lease runs out.
             written = await self._slot(part.platform, part.chat_id)
 
-            async def mark() -> bool:
-                # On the loop, not in a worker thread: the write follows the commit at once,
-                # with no thread hand-off between them for a crash to fall into.
+            async def mark() -> bool:  # on the loop: no thread hand-off between mark and write
                 with self.sessions.begin() as session:
                     return outbox.begin_part(
                         session,
@@ -520,6 +520,9 @@ class DeliveryLoop:
                 exc.after_seconds,
                 exc,
             )
+            if exc.after_seconds <= INLINE_RETRY_SECONDS and part.attempts < self.max_attempts:
+                await self.sleep(exc.after_seconds)  # pending meanwhile, not in flight
+                return "again"
             return "stop"
         if isinstance(exc, ChatMovedError):
             moved = exc
@@ -616,11 +619,12 @@ class DeliveryLoop:
         return finished
 
     async def _reclaim(self, delivery_id: int) -> None:
-        """Take the row back after a chat move so the same loop sends it to the new chat."""
+        """Take the row back after a chat move or a short flood pause: this loop sends it on."""
 
         def take(session: Session) -> None:
             row = outbox.get_delivery(session, delivery_id=delivery_id)
             if row is not None and row.status == "pending" and row.lease_owner is None:
+                row.attempts += 1
                 row.lease_owner = self.owner
                 row.lease_expires_at = self.clock() + timedelta(seconds=self.lease_seconds)
 

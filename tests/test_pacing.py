@@ -141,7 +141,8 @@ class HookSender:
         self, chat_id: str, payload: dict[str, Any], on_write: Callable[[], Awaitable[None]]
     ) -> list[str]:
         if self.fail_before is not None:
-            raise self.fail_before
+            failure, self.fail_before = self.fail_before, None
+            raise failure
         for _ in range(self.writes):  # a retried connection reports its write again
             await on_write()
         self.sent.append(payload["text"])
@@ -210,13 +211,14 @@ async def test_a_send_that_never_left_is_resent_not_ambiguous(db: Database) -> N
     _one_row(db)
     sender = HookSender(fail_before=AmbiguousError("pool timeout"))
     loop = DeliveryLoop(db.sessions, lambda _: sender, owner="t")
-    await loop.run_once()
+    await loop.run_once()  # the pause is short: sent again in the same pass
     assert loop.stats.ambiguous == 0
     assert loop.stats.retried == 1
+    assert sender.sent == ["7/0"]
     with db.sessions() as session:
         (row,) = outbox.list_deliveries(session)
-        assert row.status == "pending"
-        assert row.platform_message_ids == []
+        assert row.status == "sent"
+        assert row.platform_message_ids == [["1"]]
 
 
 async def test_a_loopback_part_is_marked_before_its_body_arrives(db: Database) -> None:

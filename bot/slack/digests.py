@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,6 +51,7 @@ class SlackDigests:
     delivered: DeliveryStats = field(default_factory=DeliveryStats)
     # Taken before a part is marked in flight; kept across ticks (a channel's window outlives one).
     limiters: dict[str, SendSlots] = field(default_factory=lambda: {PLATFORM: slack_slots()})
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # a 429's pause, part not in flight
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -79,6 +80,7 @@ class SlackDigests:
                 clock=self.clock,
                 stats=self.delivered,
                 limiters=self.limiters,
+                sleep=self.sleep,
             )
             handled = await loop.run_once()
             if stats.composed or handled:
