@@ -59,6 +59,7 @@ class SlidingWindow:
         # Twice the limit: a send written late may outlive the ``limit`` reserved after it.
         self._slots: deque[list[float]] = deque(maxlen=2 * limit)
         self._last = -math.inf
+        self._usual: float | None = None  # the usual reservation-to-write delay
         self._lock = asyncio.Lock()
 
     def wait_time(self, now: float) -> float:
@@ -85,8 +86,16 @@ class SlidingWindow:
             return slot
 
     def stamp(self, slot: list[float]) -> None:
-        """The slot's request is being written now."""
-        slot[0] = max(slot[0], self._clock())
+        """The slot's request is being written now.
+
+        The usual delay between reservation and write (a running average, at most ``spacing``)
+        is allowed for: a delay every send has shifts them all alike and bunches none, so only
+        a send later than usual moves its slot, and a steady delay does not slow the pace.
+        """
+        now = self._clock()
+        late = max(now - slot[0], 0.0)
+        self._usual = late if self._usual is None else 0.9 * self._usual + 0.1 * late
+        slot[0] = max(slot[0], now - min(self._usual, self.spacing))
 
 
 class SendSlots:

@@ -1,8 +1,9 @@
 """Senders and send pacing for the outbox loop (bot/delivery.py) that are not a chat front end.
 
 ``LoopbackSender`` POSTs to a loopback recorder (tests, the crash test, benchmarks);
-``platform_limiters`` gives the send slots ``DeliveryLoop`` takes before marking a part in
-flight; ``telegram_rate_limiter`` paces python-telegram-bot's own requests (command replies).
+``platform_limiters`` gives the send slots (``bot.pacing``) ``DeliveryLoop`` takes before marking
+a part in flight; ``telegram_rate_limiter`` is a bucket-of-one PTB limiter (the benchmark's
+"pacing inside the send" baseline).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from bot.delivery import (
     Sender,
 )
 from bot.pacing import SendSlots, slack_slots, telegram_slots
-
-TELEGRAM_PER_SECOND = 29.0  # Telegram's overall limit is 30 messages a second
 
 
 def platform_limiters(senders: Mapping[str, Sender]) -> dict[str, SendSlots]:

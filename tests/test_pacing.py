@@ -22,6 +22,7 @@ from bot.pacing import (
     telegram_slots,
 )
 from bot.senders import LoopbackSender
+from bot.telegram.app import ChatRateLimiter
 from storage import deliveries as outbox
 from tests.conftest import Database
 from tests.helpers.recording_server import Received, RecordingServer
@@ -69,6 +70,26 @@ def test_a_late_write_pushes_the_next_slot_back() -> None:
     clock.now += 0.6
     # one second after the reservation, but the write is only 0.6 s old
     assert window.wait_time(clock.now) == pytest.approx(0.4)
+
+
+def test_a_steady_write_delay_does_not_slow_the_pace() -> None:
+    clock = FakeClock()
+    window = SlidingWindow(1, 1.0, spacing=0.05, clock=clock)
+    for _ in range(20):  # every write 0.03 s after its reservation
+        clock.now += window.wait_time(clock.now)
+        slot = [clock.now]
+        window._slots.append(slot)
+        window._last = clock.now
+        clock.now += 0.03
+        window.stamp(slot)
+    assert slot[0] == pytest.approx(clock.now - 0.03)  # the usual delay: not moved
+    assert window.wait_time(clock.now) == pytest.approx(0.97)
+    clock.now += 0.97
+    late = [clock.now]
+    window._slots.append(late)
+    clock.now += 0.5  # this one is written much later than usual: it moves
+    window.stamp(late)
+    assert late[0] > clock.now - 0.1
 
 
 def test_spacing_spreads_a_window() -> None:
@@ -239,3 +260,27 @@ async def test_a_loopback_part_is_marked_before_its_body_arrives(db: Database) -
             await loop.run_once()
     assert seen == ["sending", "sending"]
     assert loop.stats.messages == 2
+
+
+async def test_the_telegram_limiter_lets_a_paced_send_through_unpaced() -> None:
+    limiter = ChatRateLimiter(per_chat_rate=1, per_chat_period=1)
+    calls: list[float] = []
+
+    async def call() -> dict[str, Any]:
+        calls.append(time.monotonic())
+        return {}
+
+    async def send(paced: bool) -> None:
+        PACED.set(paced)
+        await limiter.process_request(call, (), {}, "sendMessage", {"chat_id": 5}, None)
+
+    await limiter.initialize()
+    try:
+        await send(paced=False)
+        await send(paced=True)  # the outbox's slot already spaced it: not held a second
+        assert calls[1] - calls[0] < 0.5
+        assert not PACED.get()  # used up by that one request
+        await send(paced=False)  # a command reply to the same chat is paced as before
+        assert calls[2] - calls[0] >= 0.9
+    finally:
+        await limiter.shutdown()
