@@ -122,7 +122,7 @@ class SendSlots:
         self._clock = clock
         self._max_chats = max_chats
         self._chats: dict[tuple[str, str], SlidingWindow] = {}
-        self.waits = 0  # acquisitions that had to wait (logged at debug, counted here)
+        self.waits = 0  # acquisitions that had to wait for a window
 
     def _window(self, kind: str, chat_id: str, rule: tuple[int, float]) -> SlidingWindow:
         key = (kind, chat_id)

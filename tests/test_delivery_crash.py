@@ -21,6 +21,8 @@ from bot import cli
 from storage import deliveries as outbox
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Subscription
+from tests.conftest import BACKENDS
+from tests.helpers.db import POSTGRES_ENV, database, postgres_url
 from tests.helpers.recording_server import Received, RecordingServer
 from tests.helpers.stories import C, add_story, add_subscription
 
@@ -231,8 +233,9 @@ def _crash_round(db_url: str, kills: list[int]) -> dict[str, int]:
     }
 
 
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_repeated_sigkill_at_default_concurrency_loses_and_duplicates_nothing(
-    tmp_path: Path,
+    tmp_path: Path, kind: str
 ) -> None:
     """Eight sends in flight (the default), four SIGKILLs at different points, then a finish;
     ``NKWATCH_CRASH_ROUNDS`` rounds (default 3), each on a fresh outbox.
@@ -242,19 +245,25 @@ def test_repeated_sigkill_at_default_concurrency_loses_and_duplicates_nothing(
     (its rate slot already held), so a kill before that leaves it pending and it is sent later:
     none lost, none twice, and at each kill at most the sends in flight (8) are left ambiguous.
     """
+    if kind == "postgres" and postgres_url() is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
     rounds = int(os.environ.get("NKWATCH_CRASH_ROUNDS", "3"))
     results = []
     for number in range(rounds):
-        result = _crash_round(f"sqlite:///{tmp_path / f'crash8-{number}.db'}", [15, 40, 65, 90])
+        place = tmp_path / str(number)
+        place.mkdir()
+        with database(kind, place) as (db_url, _engine):
+            result = _crash_round(db_url, [15, 40, 65, 90])
         results.append(result)
         print(
-            f"\ncrash round {number + 1}, default concurrency, 4 SIGKILLs: {result['parts']} "
+            f"\ncrash round {number + 1} ({kind}), default concurrency, 4 SIGKILLs: "
+            f"{result['parts']} "
             f"parts, {result['lost']} lost, {result['duplicated']} duplicated, "
             f"{result['ambiguous']} ambiguous ({result['ambiguous_arrived']} of them arrived; "
             f"at most {result['max_marked_at_a_kill']} in flight at a kill)"
         )
     total = {key: sum(r[key] for r in results) for key in ("lost", "duplicated", "ambiguous")}
-    print(f"crash test, {rounds} rounds x 4 SIGKILLs: {total}")
+    print(f"crash test ({kind}), {rounds} rounds x 4 SIGKILLs: {total}")
     for result in results:
         assert result["lost"] == 0, result
         assert result["duplicated"] == 0, result
