@@ -19,23 +19,24 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest.chat import platform_messages, with_buttons
 from bot.digest.model import Digest, DigestLimits, build_digest, should_send
 from bot.digest.query import load_stories
+from bot.pacing import SendSlots, send_marked
 from storage import deliveries as outbox
 from storage.models import Delivery, Subscription
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+INLINE_RETRY_SECONDS = 10.0  # a short flood pause is waited out in this pass, the part pending
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,10 +310,6 @@ class DeliveryStats:
     moved: int = 0
 
 
-class _LeaseLostError(Exception):
-    """Another process holds the row now: this one must not write the part."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Part:
     """The next part of a row to send, read in one transaction."""
@@ -338,9 +335,10 @@ class DeliveryLoop:
     concurrency: int = 8
     clock: Callable[[], datetime] = utcnow
     stats: DeliveryStats = field(default_factory=DeliveryStats)
-    # Per-platform send slots, taken before a part is marked "sending" (a part waiting for its
-    # slot is not in flight). A sender's own limiter then finds the pace already kept.
-    limiters: Mapping[str, AsyncLimiter] = field(default_factory=dict)
+    # Per-platform send slots (bot.pacing), taken before a part is marked "sending" (a part
+    # waiting for its slot is not in flight). A sender's own limiter then lets the send through.
+    limiters: Mapping[str, SendSlots] = field(default_factory=dict)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # a short flood pause (tests record)
 
     def recover(self) -> int:
         with self.sessions.begin() as session:
@@ -390,11 +388,9 @@ class DeliveryLoop:
             log.exception("delivery %s: unexpected error; lease left to expire", delivery_id)
 
     async def _tx(self, work: Callable[[Session], T]) -> T:
-        """``work`` in its own transaction, in a worker thread.
-
-        No commit blocks the loop: while one part's "sending" is being committed, the other
-        sends in flight keep moving, so the time between a part's mark and its write (the
-        window in which a crash leaves a part ambiguous that never left) stays small.
+        """``work`` in its own transaction, in a worker thread, so reads and records do not block
+        the loop. The in-flight mark is the exception (``_deliver``): the write follows it at once,
+        with no wake-up between them for a crash to fall into.
         """
 
         def run() -> T:
@@ -403,11 +399,10 @@ class DeliveryLoop:
 
         return await asyncio.to_thread(run)
 
-    async def _slot(self, platform: str) -> None:
-        """Wait for this platform's send slot (its rate limit), before the part is marked."""
-        limiter = self.limiters.get(platform)
-        if limiter is not None:
-            await limiter.acquire()
+    async def _slot(self, platform: str, chat_id: str) -> Callable[[], None] | None:
+        """Wait for this platform's send slot (its rate limits), before the part is marked."""
+        slots = self.limiters.get(platform)
+        return None if slots is None else await slots.acquire(chat_id)
 
     async def _deliver(self, delivery_id: int) -> None:
         while True:
@@ -426,24 +421,25 @@ class DeliveryLoop:
                     )
                 )
                 return
-            # The slot first, the mark right after, then the write: a crash while waiting for
-            # the slot leaves the part pending, and it is sent after the lease runs out.
-            await self._slot(part.platform)
-            began = await self._tx(
-                lambda session: outbox.begin_part(
-                    session,
-                    delivery_id=delivery_id,
-                    owner=self.owner,
-                    now=self.clock(),
-                    lease_seconds=self.lease_seconds,
-                )
-            )
-            if not began:
-                return
+            # The slot first, the mark as late as the sender allows, then the write: a crash
+            # before the mark leaves the part pending, and it is sent after the lease runs out.
+            written = await self._slot(part.platform, part.chat_id)
+
+            async def mark() -> bool:  # on the loop: no thread hand-off between mark and write
+                with self.sessions.begin() as session:
+                    return outbox.begin_part(
+                        session,
+                        delivery_id=delivery_id,
+                        owner=self.owner,
+                        now=self.clock(),
+                        lease_seconds=self.lease_seconds,
+                    )
+
             try:
-                ids: list[str] | None = [
-                    str(i) for i in await sender.send(part.chat_id, part.message)
-                ]
+                sent = await send_marked(sender, part.chat_id, part.message, mark, written)
+                if sent is None:  # the row is no longer ours: nothing was written
+                    return
+                ids: list[str] | None = [str(i) for i in sent]
             except Exception as exc:
                 outcome = await self._failed(delivery_id, part, exc)
                 if outcome == "again":
@@ -524,6 +520,9 @@ class DeliveryLoop:
                 exc.after_seconds,
                 exc,
             )
+            if exc.after_seconds <= INLINE_RETRY_SECONDS and part.attempts < self.max_attempts:
+                await self.sleep(exc.after_seconds)  # pending meanwhile, not in flight
+                return "again"
             return "stop"
         if isinstance(exc, ChatMovedError):
             moved = exc
@@ -620,11 +619,12 @@ class DeliveryLoop:
         return finished
 
     async def _reclaim(self, delivery_id: int) -> None:
-        """Take the row back after a chat move so the same loop sends it to the new chat."""
+        """Take the row back after a chat move or a short flood pause: this loop sends it on."""
 
         def take(session: Session) -> None:
             row = outbox.get_delivery(session, delivery_id=delivery_id)
             if row is not None and row.status == "pending" and row.lease_owner is None:
+                row.attempts += 1
                 row.lease_owner = self.owner
                 row.lease_expires_at = self.clock() + timedelta(seconds=self.lease_seconds)
 

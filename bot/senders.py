@@ -1,8 +1,9 @@
 """Senders and send pacing for the outbox loop (bot/delivery.py) that are not a chat front end.
 
 ``LoopbackSender`` POSTs to a loopback recorder (tests, the crash test, benchmarks);
-``platform_limiters`` gives the send slots ``DeliveryLoop`` takes before marking a part in
-flight; ``telegram_rate_limiter`` paces python-telegram-bot's own requests (command replies).
+``platform_limiters`` gives the send slots (``bot.pacing``) ``DeliveryLoop`` takes before marking
+a part in flight; ``telegram_rate_limiter`` is a bucket-of-one PTB limiter (the benchmark's
+"pacing inside the send" baseline).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from bot.delivery import (
     AmbiguousError,
@@ -21,16 +21,16 @@ from bot.delivery import (
     RetryableError,
     Sender,
 )
+from bot.pacing import SendSlots, slack_slots, telegram_slots
 
-TELEGRAM_PER_SECOND = 29.0  # Telegram's overall limit is 30 messages a second
 
-
-def platform_limiters(senders: Mapping[str, Sender]) -> dict[str, AsyncLimiter]:
-    """Send slots for the platforms that have a global rate: Telegram, paced evenly."""
-    limiters: dict[str, AsyncLimiter] = {}
-    telegram = senders.get("telegram")
-    if telegram is not None and getattr(telegram, "platform", None) == "telegram":
-        limiters["telegram"] = AsyncLimiter(1, 1 / TELEGRAM_PER_SECOND)
+def platform_limiters(senders: Mapping[str, Sender]) -> dict[str, SendSlots]:
+    """Send slots (sliding windows, bot.pacing) for the real platform senders among ``senders``."""
+    limiters: dict[str, SendSlots] = {}
+    for name, make in (("telegram", telegram_slots), ("slack", slack_slots)):
+        sender = senders.get(name)
+        if sender is not None and getattr(sender, "platform", None) == name:
+            limiters[name] = make()
     return limiters
 
 
@@ -57,10 +57,14 @@ class LoopbackSender:
     async def send_marked(
         self, chat_id: str, payload: dict[str, Any], on_write: Callable[[], Awaitable[None]]
     ) -> list[str]:
-        """``send``, calling ``on_write`` just before the request's first byte is written."""
+        """``send``, calling ``on_write`` just before the request's body is written.
+
+        The body, not the headers: a recipient drops a request whose body never came, so a crash
+        after the headers but before the mark leaves a part that is known unsent (sent again).
+        """
 
         async def trace(event: str, info: dict[str, Any]) -> None:
-            if event == "http11.send_request_headers.started":
+            if event == "http11.send_request_body.started":
                 await on_write()
 
         return await self._post(chat_id, payload, extensions={"trace": trace})

@@ -358,6 +358,8 @@ def build_slack(
     digests = SlackDigests(
         sessions=sessions, sender=SlackSender(client), interval=config.digest_interval
     )
+    if sleep is not None:
+        digests.sleep = sleep
     if clock is not None:
         digests.clock = clock
     services = Services(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import SubscriptionView
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+from bot.pacing import SendSlots, slack_slots
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class SlackDigests:
     settle_seconds: float = SETTLE_SECONDS
     composed: ComposeStats = field(default_factory=ComposeStats)
     delivered: DeliveryStats = field(default_factory=DeliveryStats)
+    # Taken before a part is marked in flight; kept across ticks (a channel's window outlives one).
+    limiters: dict[str, SendSlots] = field(default_factory=lambda: {PLATFORM: slack_slots()})
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # a 429's pause, part not in flight
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -75,6 +79,8 @@ class SlackDigests:
                 platforms=[PLATFORM],
                 clock=self.clock,
                 stats=self.delivered,
+                limiters=self.limiters,
+                sleep=self.sleep,
             )
             handled = await loop.run_once()
             if stats.composed or handled:

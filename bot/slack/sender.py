@@ -5,6 +5,8 @@
 * HTTP 429: slack_sdk's rate-limit retry handler waits out ``Retry-After`` and tries again (a 429
   means nothing was posted). A pause longer than ``max_wait``, or one 429 too many, goes back to
   the outbox as ``RetryableError`` with Slack's pause, so one channel never blocks the loop long.
+  An outbox send (it holds a send slot, ``bot.pacing.PACED``) is not retried here: the outbox
+  waits the pause out with the part pending, not marked in flight.
 * ``channel_not_found``, ``not_in_channel``, ``account_inactive``, ``is_archived``,
   ``channel_is_archived`` (and a revoked token): the channel cannot receive anything, so
   ``PermanentError`` and the outbox deactivates the subscription with a log line.
@@ -30,6 +32,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import AmbiguousError, PermanentError, RejectedError, RetryableError
+from bot.pacing import PACED
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +87,8 @@ class RetryAfterWait(AsyncRateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
+        if response is None or response.status_code != 429 or PACED.get():
+            return False  # an outbox send waits its pause out as "pending" (bot.delivery)
         return retry_after(response.headers, default=1.0) <= self.max_wait
 
     async def prepare_for_next_attempt_async(

@@ -58,6 +58,7 @@ from bot.commands import (
     needs_chat_admin,
 )
 from bot.delivery import default_owner
+from bot.pacing import PACED
 from bot.telegram.digests import DIGEST_BUTTON, OutboxRunner, digest_button
 from bot.telegram.format import keyboard, reply_messages
 from bot.telegram.sender import TelegramSender
@@ -100,6 +101,7 @@ class ChatRateLimiter(AIORateLimiter):
     The stock limiter has no per-chat limit for private chats; Telegram asks for about one
     message per second per chat, so sends to one chat are spaced here too. A ``RetryAfter`` is
     waited out and retried up to ``max_retries`` times (a 429 means nothing was delivered).
+    An outbox send took its slot before it was marked in flight (``bot.pacing``): it goes through.
     """
 
     def __init__(
@@ -134,6 +136,9 @@ class ChatRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        if PACED.get():  # an outbox send that already holds its slot (bot.pacing): no 2nd wait
+            PACED.set(False)
+            return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
         if (
             chat_id is not None

@@ -23,6 +23,7 @@ from telegram.ext import ContextTypes
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
 from bot.digest.chat import telegram_part
 from bot.digest.expand import EXPIRED, press
+from bot.pacing import telegram_slots
 from bot.telegram.sender import NO_PREVIEW
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class OutboxRunner:
         self._lock = asyncio.Lock()
         self.composed = ComposeStats()
         self.delivered = DeliveryStats()
+        # One set of send slots for every pass: Telegram's windows outlive a single pass.
+        self.limiters = {PLATFORM: telegram_slots()}
 
     async def idle(self) -> None:
         """Return once no delivery pass is running (for shutdown and tests)."""
@@ -77,6 +80,7 @@ class OutboxRunner:
                 platforms=[PLATFORM],
                 clock=self._clock,
                 stats=self.delivered,
+                limiters=self.limiters,
             )
             handled = await loop.run_once()
             log.info(
