@@ -218,6 +218,20 @@ def worker_cpu_seconds() -> dict[int, float]:
     return out
 
 
+def worker_peak_rss_mb() -> float:
+    """Summed peak RSS of the live parse workers (VmHWM), which the poller's figure leaves out."""
+    total = 0.0
+    for pid in offload.worker_pids():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
 async def run_mode(args: argparse.Namespace, mode: str) -> list[tuple[Any, ...]]:
     """Cold and steady cycles on a fresh database, parsing either in threads (serial: one core,
     as before) or in the worker processes (parallel)."""
@@ -267,7 +281,9 @@ async def run_mode(args: argparse.Namespace, mode: str) -> list[tuple[Any, ...]]
             wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
             after = worker_cpu_seconds()
             children = sum(t - before.get(pid, 0.0) for pid, t in after.items())
-            results.append((mode, label, report, wall, cpu, children, peak_rss_mb()))
+            results.append(
+                (mode, label, report, wall, cpu, children, peak_rss_mb(), worker_peak_rss_mb())
+            )
     with sessions() as s:
         stored = s.scalar(select(func.count()).select_from(Article))
     print(
@@ -318,12 +334,14 @@ async def run(args: argparse.Namespace) -> None:
     print("cold: all 200, all new; steady: 50% 304, 50% 200 with 3 new items (the goal's figure)")
     print(
         f"{'mode':9} {'cycle':7} {'wall s':>7} {'CPU s':>7} {'workers CPU s':>14} "
-        f"{'total CPU s':>12} {'peak RSS MB':>12} {'polled':>7} {'new':>6} {'errors':>6}"
+        f"{'total CPU s':>12} {'peak RSS MB':>12} {'workers RSS MB':>15} {'polled':>7} "
+        f"{'new':>6} {'errors':>6}"
     )
-    for mode, label, report, wall, cpu, children, rss in rows:
+    for mode, label, report, wall, cpu, children, rss, worker_rss in rows:
         print(
             f"{mode:9} {label:7} {wall:7.2f} {cpu:7.2f} {children:14.2f} {cpu + children:12.2f} "
-            f"{rss:12.0f} {report.feeds_polled:7} {report.new_stories:6} {report.errors:6}"
+            f"{rss:12.0f} {worker_rss:15.0f} {report.feeds_polled:7} {report.new_stories:6} "
+            f"{report.errors:6}"
         )
     steady = {mode: wall for mode, label, _, wall, *_ in rows if label == "steady"}
     if "parallel" in steady:
