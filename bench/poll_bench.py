@@ -11,7 +11,8 @@ matches), half answer 200 with 3 new items on top of the ones already stored.
 Both cycles run twice, side by side, each on a fresh database: "serial" parses every feed in a
 thread of the poller's process (as before: feedparser holds the GIL, so one core), "parallel" as
 shipped (feeds of 16 KB and more in the parse worker processes, on every core). Prints wall time,
-CPU time of the poller process, CPU time of the worker processes, their sum, and peak RSS; then
+CPU time of the poller process, CPU time of the worker processes, their sum, the poller's peak RSS
+and the workers' PSS; then
 feedparser's parse rate on the same documents. Goal: steady cycle <= 10 s wall and <= 300 MB on a
 2-core machine.
 
@@ -218,16 +219,17 @@ def worker_cpu_seconds() -> dict[int, float]:
     return out
 
 
-def worker_peak_rss_mb() -> float:
-    """Summed peak RSS of the live parse workers (VmHWM), which the poller's figure leaves out."""
+def worker_pss_mb() -> float:
+    """The parse workers' proportional set size (Pss: pages shared with the forkserver counted
+    once between them), which the poller's own RSS leaves out; read at the end of a cycle."""
     total = 0.0
     for pid in offload.worker_pids():
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
                 total += int(line.split()[1]) / 1024
     return total
 
@@ -282,7 +284,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> list[tuple[Any, ...]]
             after = worker_cpu_seconds()
             children = sum(t - before.get(pid, 0.0) for pid, t in after.items())
             results.append(
-                (mode, label, report, wall, cpu, children, peak_rss_mb(), worker_peak_rss_mb())
+                (mode, label, report, wall, cpu, children, peak_rss_mb(), worker_pss_mb())
             )
     with sessions() as s:
         stored = s.scalar(select(func.count()).select_from(Article))
@@ -334,7 +336,7 @@ async def run(args: argparse.Namespace) -> None:
     print("cold: all 200, all new; steady: 50% 304, 50% 200 with 3 new items (the goal's figure)")
     print(
         f"{'mode':9} {'cycle':7} {'wall s':>7} {'CPU s':>7} {'workers CPU s':>14} "
-        f"{'total CPU s':>12} {'peak RSS MB':>12} {'workers RSS MB':>15} {'polled':>7} "
+        f"{'total CPU s':>12} {'peak RSS MB':>12} {'workers PSS MB':>15} {'polled':>7} "
         f"{'new':>6} {'errors':>6}"
     )
     for mode, label, report, wall, cpu, children, rss, worker_rss in rows:
