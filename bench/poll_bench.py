@@ -10,11 +10,10 @@ matches), half answer 200 with 3 new items on top of the ones already stored.
 
 Both cycles run twice, side by side, each on a fresh database: "serial" parses every feed in a
 thread of the poller's process (as before: feedparser holds the GIL, so one core), "parallel" as
-shipped (feeds of 16 KB and more in the parse worker processes, on every core). Prints wall time,
-CPU time of the poller process, CPU time of the worker processes, their sum, the poller's peak RSS
-and the workers' PSS; then
-feedparser's parse rate on the same documents. Goal: steady cycle <= 10 s wall and <= 300 MB on a
-2-core machine.
+shipped (feeds of 16 KB and more in the parse worker processes, on the other cores). Prints wall
+time, CPU time of the poller process, CPU time of the worker processes, their sum, the poller's
+peak RSS and the workers' PSS; then feedparser's parse rate on the same documents. Goal: steady
+cycle <= 10 s wall and <= 300 MB on a 2-core machine.
 
     python bench/poll_bench.py [--feeds 1000] [--mode both|serial|parallel]
                                [--database-url URL (one mode per empty database)]

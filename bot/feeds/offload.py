@@ -2,10 +2,10 @@
 thread.
 
 feedparser is pure Python, so a parse holds the GIL: in threads, a cycle of 1,000 feeds parses
-on one core and is CPU-bound there. Worker processes parse on every core, and the loop's process
-keeps only fetching and storing. A big feed gains a second way: a 5 MB feed is a few hundred
-thousand Python objects, whose collector passes would hold the loop's GIL for a quarter of a
-second at a time; a worker sends back only the entries kept. A feed under
+on one core and is CPU-bound there. Worker processes parse on the other cores, and the loop's
+process keeps only fetching and storing. A big feed gains a second way: a 5 MB feed is a few
+hundred thousand Python objects, whose collector passes would hold the loop's GIL for a quarter
+of a second at a time; a worker sends back only the entries kept. A feed under
 ``PROCESS_PARSE_BYTES`` (a few milliseconds of parsing) stays in a thread, which spares the
 round trip and, for a bot with a handful of small feeds, starting the workers at all.
 """
@@ -24,7 +24,9 @@ from bot.feeds.parse import ParsedFeed, parse_feed
 
 log = logging.getLogger(__name__)
 PROCESS_PARSE_BYTES = 16 * 1024  # smaller feeds parse in a thread in a millisecond or two
-PARSE_WORKERS = max(1, min(os.cpu_count() or 1, 4))
+# The poller's own process (fetching, storing) is the busiest and keeps a core: on 2 cores one
+# worker out-parses it, and a second one only takes CPU from it (and 60 MB).
+PARSE_WORKERS = max(1, min((os.cpu_count() or 1) - 1, 4))
 
 _pool: ProcessPoolExecutor | None = None
 
