@@ -6,8 +6,10 @@ request or the outbox. The feed (generated news-like RSS items, about 1 KB each)
 loopback by another process and polled by the real ``Poller`` into a fresh SQLite database,
 claims off.
 
-Two runs on the same bytes:
-  off-loop  the poller as shipped: parse, store and fetch-state writes in worker threads
+Three runs on the same bytes, in one process:
+  first     the poller as shipped, the process's first poll (one-off imports and start-ups)
+  off-loop  the poller as shipped, a later poll: parse in a worker process, store and
+            fetch-state writes in worker threads
   on-loop   the peer: the same poller with ``asyncio.to_thread`` replaced by a direct call, as
             parse and store ran before (the stall issue 15 reported)
 
@@ -222,14 +224,12 @@ async def main() -> None:
         f"{max(idle) * 1000:.1f} ms, p99 {statistics.quantiles(idle, n=100)[98] * 1000:.1f} ms"
     )
     with tempfile.TemporaryDirectory() as tmp, static_server(Path(tmp)) as base:
-        runs = [("off-loop", False)] + ([] if args.no_peer else [("on-loop", True)])
+        # The first poll of a process also pays one-off imports and start-ups (anyio's
+        # backend, the thread pool, the parser processes), as `nkwatch run` does once: it is
+        # reported on its own, then a poll of a process that has polled before.
+        runs = [("first", False), ("off-loop", False)]
+        runs += [] if args.no_peer else [("on-loop", True)]
         results: dict[str, dict[str, float]] = {}
-        # One small poll first: the first poll of a process pays one-off imports and start-ups
-        # (anyio's backend, the thread pool, the parser processes), as `nkwatch run` does once.
-        small, _ = make_feed(0.5)
-        (Path(tmp) / "warm.xml").write_bytes(small)
-        warm = await one_poll(f"{base}/warm.xml", settings, Path(tmp), "warm")
-        print(f"warm-up   poll of 0.5 MB, longest stall {warm['max'] * 1000:.1f} ms (not counted)")
         for tag, inline in runs:
             (Path(tmp) / f"{tag}.xml").write_bytes(body)
             url = f"{base}/{tag}.xml"
@@ -250,8 +250,9 @@ async def main() -> None:
         if "on-loop" in results:
             ratio = results["on-loop"]["max"] / max(results["off-loop"]["max"], 1e-6)
             print(f"longest stall on-loop / off-loop: {ratio:.0f}x")
-        verdict = "met" if results["off-loop"]["max"] < 0.1 else "NOT met"
-        print(f"goal < 100 ms longest stall: {verdict}")
+        worst = max(results["first"]["max"], results["off-loop"]["max"])
+        verdict = "met" if worst < 0.1 else "NOT met"
+        print(f"goal < 100 ms longest stall (first and later poll): {verdict}")
 
 
 if __name__ == "__main__":

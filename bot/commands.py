@@ -1146,6 +1146,7 @@ class DbFeeds:
             return [self._info(feed) for feed in feeds_store.list_feeds(session)]
 
     async def add_feed(self, url: str, *, added_by: str) -> FeedInfo:
+        from bot.feeds.check import NotAFeedError, check_answers_with_feed  # noqa: PLC0415
         from bot.feeds.fetch import UnsafeURLError, check_public_url  # noqa: PLC0415
         from bot.feeds.parse import canonical_url  # noqa: PLC0415
 
@@ -1158,6 +1159,10 @@ class DbFeeds:
                 await check_public_url(url)
             except UnsafeURLError as exc:
                 raise FeedRejectedError(str(exc)) from exc
+        try:  # the check `nkwatch feeds add` makes: a page or a 404 is refused now, not later
+            await check_answers_with_feed(self._settings, url)
+        except NotAFeedError as exc:
+            raise FeedRejectedError(str(exc)) from exc
         host = urlsplit(url).hostname or url
 
         def work() -> FeedInfo:

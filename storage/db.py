@@ -1,16 +1,26 @@
-"""Engine, sessions and schema upgrades: SQLite is the embedded default, PostgreSQL production."""
+"""Engine, sessions and schema upgrades: SQLite is the embedded default, PostgreSQL production.
+
+Every command upgrades the schema first, but importing alembic and loading its scripts costs
+more than many commands take in all. So ``upgrade`` reads the stored revision with a plain query
+and compares it with the head read from the migration files' own ``revision`` lines; alembic
+is imported only when they differ (or cannot be read), and then decides as before: it
+upgrades a stale database and refuses one it does not know.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -46,14 +56,55 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - only when a migration may run
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
     return config
 
 
+_REVISION = re.compile(r"^revision(?:\s*:[^=]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision(?:\s*:[^=]+)?\s*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+
+
+@cache
+def head_revision() -> str | None:
+    """The one head of the migration files, read as text (no alembic import); None when the
+    files cannot be read that way (a merge, an odd layout): alembic then decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        found, down = _REVISION.search(source), _DOWN.search(source)
+        if found is None or down is None:
+            return None
+        revisions.add(found.group(1))
+        parents.update(_QUOTED.findall(down.group(1)))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def stored_revisions(engine: Engine) -> list[str] | None:
+    """The revisions recorded in ``alembic_version``; None when that cannot be read (no table
+    yet, no server): the full upgrade then runs and reports what is wrong."""
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    except Exception:  # any failure means "ask alembic"
+        return None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (the app runs this at every start)."""
+    """Apply migrations up to ``revision`` (the app runs this at every start); a database
+    already at head is recognised without importing alembic."""
+    if revision == "head":
+        head = head_revision()
+        if head is not None and stored_revisions(engine) == [head]:
+            return
+    from alembic import command  # noqa: PLC0415 - a second or so of imports and script loading
+
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -15,9 +15,9 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.errors import EX_UNAVAILABLE
+from bot.feeds.check import NotAFeedError, check_answers_with_feed
 from bot.feeds.config import FeedConfigError, load_feed_specs, normalise_feed_url, sync_feeds
-from bot.feeds.fetch import FetchError, FetchLimits, check_public_url, fetch, make_client
-from bot.feeds.parse import parse_feed
+from bot.feeds.fetch import FetchError, check_public_url, make_client
 from bot.feeds.poller import CycleReport, OnNewArticles, Poller, make_scheduler
 from bot.settings import Settings
 from storage import feeds as feed_store
@@ -73,7 +73,10 @@ async def add_user_feed(
         except FetchError as exc:
             raise FeedAddError(f"refused: {exc}") from exc
     if check:
-        await check_answers_with_feed(settings, url)
+        try:
+            await check_answers_with_feed(settings, url)
+        except NotAFeedError as exc:
+            raise FeedAddError(f"{exc} (--no-check adds it)") from exc
     canonical = normalise_feed_url(url)
     with transaction(sessions) as session:
         if feed_store.get_feed_by_url(session, url=canonical) is not None:
@@ -86,20 +89,6 @@ async def add_user_feed(
             added_by=added_by[:100],
         )
         return feed.id
-
-
-async def check_answers_with_feed(settings: Settings, url: str) -> None:
-    """Fetch ``url`` once, as the poller would, and refuse it unless it parses as a feed."""
-    async with make_client(settings) as client:
-        result = await fetch(client, url, limits=FetchLimits.from_settings(settings))
-    if result.kind != "ok":
-        raise FeedAddError(f"{url} does not answer with a feed: {result.error or result.kind}")
-    parsed = await asyncio.to_thread(
-        parse_feed, result.body, content_type=result.content_type, base_url=result.url
-    )
-    if not parsed.usable:
-        reason = parsed.error or "no entries"
-        raise FeedAddError(f"{url} does not answer with a feed: {reason} (--no-check adds it)")
 
 
 def remove_feed(sessions: sessionmaker[Session], *, feed_id: int, by: str) -> str | None:

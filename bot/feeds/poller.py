@@ -12,11 +12,13 @@ written through ``storage.feeds``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -153,13 +155,26 @@ class Poller:
         self.rng = rng or random.Random()
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         self._index: NearDupIndex | None = None
-        self._store_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        bind = sessions.kw.get("bind")
+        self._one_writer = bind is not None and bind.dialect.name == "sqlite"
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A write transaction; on SQLite one at a time in this process. SQLite has one writer,
+        and a second waits in its busy handler, which sleeps up to 100 ms a try instead of
+        queueing: with parsing on other cores, those sleeps made a cycle's wall time."""
+        with (
+            self._write_lock if self._one_writer else contextlib.nullcontext(),
+            transaction(self.sessions) as session,
+        ):
+            yield session
 
     async def run_cycle(self) -> CycleReport:
         now = self.clock()
 
         def start() -> int:
-            with transaction(self.sessions) as session:
+            with self._writing() as session:
                 self._index = NearDupIndex.load(session, now=now)
                 return feed_store.start_poll_run(session, now=now).id
 
@@ -182,7 +197,7 @@ class Poller:
 
     def _finish(self, report: CycleReport) -> None:
         assert report.run_id is not None
-        with transaction(self.sessions) as session:
+        with self._writing() as session:
             feed_store.finish_poll_run(
                 session,
                 run_id=report.run_id,
@@ -203,7 +218,7 @@ class Poller:
         instead of one process leasing feeds it cannot start yet.
         """
         lease_until = self.clock() + timedelta(seconds=self.settings.poll_lease_seconds)
-        with transaction(self.sessions) as session:
+        with self._writing() as session:
             claimed = feed_store.claim_due_feeds(
                 session, now=due_at, lease_until=lease_until, limit=1
             )
@@ -261,7 +276,7 @@ class Poller:
     def _release(self, jobs: Sequence[FeedJob]) -> None:
         """Stopped mid-cycle: feeds claimed but not finished are due again at once."""
         try:
-            with transaction(self.sessions) as session:
+            with self._writing() as session:
                 for job in jobs:
                     feed_store.release_feed_claims(
                         session, feed_ids=[job.id], lease_until=job.lease_until, now=self.clock()
@@ -314,13 +329,13 @@ class Poller:
             return await self._store(job, result, parsed, now)
 
         def record() -> FeedOutcome:
-            with transaction(self.sessions) as session:
+            with self._writing() as session:
                 return self._record_result(session, job, result, now)
 
         return await asyncio.to_thread(record)
 
     def _fail(self, job: FeedJob, error: str, now: datetime) -> None:
-        with transaction(self.sessions) as session:
+        with self._writing() as session:
             self._record_failure(session, job, error, now)
 
     async def _store(
@@ -362,7 +377,7 @@ class Poller:
         for attempt in range(3):
             try:
                 # one writer at a time in this process: the near-duplicate index is shared
-                with self._store_lock, transaction(self.sessions) as session:
+                with self._write_lock, transaction(self.sessions) as session:
                     stored = store_entries(
                         session,
                         feed_id=job.id,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -10,6 +10,7 @@ from bot.claims.types import Attributes, Candidate, Change, Match, Verdict
 from bot.commands import DbFeeds, DbNews, Request, Services, SubscriptionView
 from bot.settings import Settings
 from tests.conftest import Database
+from tests.helpers.feed_server import FeedServer, feed_server
 
 
 @dataclass
@@ -37,6 +38,13 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 def candidate(claim_id: int, text: str, **kw: object) -> Candidate:
     return Candidate(claim_id=claim_id, text=text, attrs=Attributes(), **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[FeedServer]:
+    """Feeds on loopback: /addfeed fetches the URL it is given."""
+    with feed_server() as s:
+        yield s
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from storage import subscriptions as subs_store
 from storage.db import transaction
 from tests.commands.conftest import NOW, FakeChecker, RecordingSchedule, candidate, req
 from tests.conftest import Database
+from tests.helpers.feed_server import FeedServer
 from tests.helpers.stories import C, add_story
 
 
@@ -393,16 +394,20 @@ async def test_sources_shows_health(services: Services, db: Database) -> None:
     assert "Gone feed — disabled (410 Gone)" in text
 
 
-async def test_addfeed_and_removefeed_are_admin_only(services: Services, db: Database) -> None:
-    out = await dispatch("addfeed", req("https://feeds.example/rss", user_id="5"), services)
+async def test_addfeed_and_removefeed_are_admin_only(
+    services: Services, db: Database, server: FeedServer
+) -> None:
+    url = server.put_file(f"/cmd/{db.kind}/admin.xml", "rss2.xml")
+    out = await dispatch("addfeed", req(url, user_id="5"), services)
     assert out.error
     assert "administrators" in out.plain_text()
-    out = await dispatch("addfeed", req("http://127.0.0.1:9/rss", is_admin=True), services)
+    assert server.hits[f"/cmd/{db.kind}/admin.xml"] == 0  # refused before any fetch
+    out = await dispatch("addfeed", req(url, is_admin=True), services)
     assert not out.error, out.plain_text()
     with db.sessions() as session:
         (feed,) = feeds_store.list_feeds(session)
-        assert (feed.url, feed.added_by) == ("http://127.0.0.1:9/rss", "telegram:42")
-    dup = await dispatch("addfeed", req("http://127.0.0.1:9/rss", is_admin=True), services)
+        assert (feed.url, feed.added_by) == (url, "telegram:42")
+    dup = await dispatch("addfeed", req(url, is_admin=True), services)
     assert dup.error
     assert f"#{feed.id}" in dup.plain_text()
     assert (await dispatch("removefeed", req(str(feed.id)), services)).error
@@ -421,6 +426,28 @@ async def test_addfeed_and_removefeed_are_admin_only(services: Services, db: Dat
         out = await dispatch("removefeed", req(huge, is_admin=True), services)
         assert out.error
         assert "No feed #" in out.plain_text()  # not "something went wrong"
+
+
+async def test_addfeed_refuses_urls_that_do_not_answer_with_a_feed(
+    services: Services, db: Database, server: FeedServer
+) -> None:
+    page = server.put(
+        f"/cmd/{db.kind}/page.html",
+        "<html><body><p>Just a page</p></body></html>",
+        content_type="text/html",
+    )
+    missing = server.url(f"/cmd/{db.kind}/missing.xml")
+    for url, reason in ((page, "does not answer with a feed"), (missing, "404")):
+        out = await dispatch("addfeed", req(url, is_admin=True), services)
+        assert out.error, url
+        text = out.plain_text()
+        assert text.startswith("Feed not added:"), text
+        assert reason in text
+        assert "\n" not in text.strip()  # one line, no traceback
+    with db.sessions() as session:
+        assert feeds_store.list_feeds(session) == []
+    good = server.put_file(f"/cmd/{db.kind}/good.xml", "atom.xml")
+    assert not (await dispatch("addfeed", req(good, is_admin=True), services)).error
 
 
 async def test_addfeed_refuses_private_addresses(services: Services) -> None:

@@ -11,6 +11,7 @@ from bot.slack.format import message_problems
 from storage import feeds as feeds_store
 from storage import subscriptions as subs_store
 from storage.db import transaction
+from tests.helpers.feed_server import feed_server
 from tests.helpers.stories import C, add_story
 from tests.slack.conftest import SlackHarness, buttons_of, text_of
 
@@ -281,13 +282,13 @@ async def test_mention_answers_like_the_command(slack: SlackHarness) -> None:
 async def test_mention_with_slack_markup(slack: SlackHarness) -> None:
     posted = await slack.mention("<@UBOT0001> claim Kim &lt;b&gt;shipped&lt;/b&gt; shells")
     assert "plain text, not HTML" in text_of(posted)
-    posted = await slack.mention(
-        "<@UBOT0001> addfeed <https://feeds.example/new.xml|feeds.example/new.xml>",
-        user="U0ADMIN1",
-    )
+    with feed_server() as feeds:  # /addfeed fetches the URL: it must answer with a feed
+        url = feeds.put_file("/new.xml", "rss2.xml")
+        shown = url.removeprefix("http://")
+        posted = await slack.mention(f"<@UBOT0001> addfeed <{url}|{shown}>", user="U0ADMIN1")
     assert "Added feed" in text_of(posted)
     with slack.db.sessions() as session:
-        assert feeds_store.get_feed_by_url(session, url="https://feeds.example/new.xml")
+        assert feeds_store.get_feed_by_url(session, url=url)
 
 
 async def test_admin_only_subcommand_refused_for_others(slack: SlackHarness) -> None:

@@ -17,6 +17,7 @@ from storage import feeds as feeds_store
 from storage import subscriptions as subs_store
 from storage.db import transaction
 from tests.conftest import Database
+from tests.helpers.feed_server import feed_server
 from tests.helpers.stories import C, add_story
 from tests.telegram.conftest import ADMIN, BotFactory
 
@@ -220,9 +221,11 @@ async def test_claim_uses_the_real_engine(make_bot: BotFactory, db: Database) ->
 
 async def test_sources_status_addfeed_removefeed(make_bot: BotFactory, db: Database) -> None:
     bot = await make_bot()
-    (text,) = await bot.ask("/addfeed http://127.0.0.1:9/feed.xml")
-    assert "Only bot administrators" in text
-    (text,) = await bot.ask("/addfeed http://127.0.0.1:9/feed.xml", user_id=ADMIN)
+    with feed_server() as feeds:  # /addfeed fetches the URL: it must answer with a feed
+        url = feeds.put_file("/feed.xml", "rss2.xml")
+        (text,) = await bot.ask(f"/addfeed {url}")
+        assert "Only bot administrators" in text
+        (text,) = await bot.ask(f"/addfeed {url}", user_id=ADMIN)
     assert "Added feed" in text
     with db.sessions() as session:
         (feed,) = feeds_store.list_feeds(session)
