@@ -153,9 +153,9 @@ def devclaims() -> None:
     from click.testing import CliRunner
     from sqlalchemy import select
 
-    from bot.app import AppContext
     from bot.claims.pairs import load_pair_scorer
     from bot.cli import cli
+    from bot.context import AppContext
     from bot.settings import load_settings
     from storage.models import Article, Claim
 

@@ -18,50 +18,50 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 # name -> (module, attribute, one-line help)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "claim": (
-        "bot.claims.commands",
+        "bot.claims.cli",
         "claim_command",
         "Judge TEXT (or each line of stdin) as new,...",
     ),
-    "kb": ("bot.claims.commands", "kb_group", "The knowledge base of claims."),
+    "kb": ("bot.claims.cli", "kb_group", "The knowledge base of claims."),
     "claims": (
-        "bot.claims.commands",
+        "bot.claims.cli",
         "claims_command",
         "List ARTICLE's claims (an article id) with...",
     ),
-    "eval": ("bot.claims.commands", "eval_command", "Score the engine on a labelled JSONL FILE..."),
+    "eval": ("bot.claims.cli", "eval_command", "Score the engine on a labelled JSONL FILE..."),
     "events": (
-        "bot.claims.commands",
+        "bot.claims.cli",
         "events_command",
         "Events with their first-seen date, sources...",
     ),
-    "index": ("bot.claims.index_commands", "index_group", "The claim index on disk."),
-    "poll": ("bot.feeds.commands", "poll_command", "Poll the due feeds (once, or on a schedule..."),
-    "feeds": ("bot.feeds.commands", "feeds_group", "List, add and remove the polled feeds."),
+    "index": ("bot.claims.index_cli", "index_group", "The claim index on disk."),
+    "poll": ("bot.feeds.cli", "poll_command", "Poll the due feeds (once, or on a schedule..."),
+    "feeds": ("bot.feeds.cli", "feeds_group", "List, add and remove the polled feeds."),
     "digest": (
-        "bot.digest.commands",
+        "bot.digest.cli",
         "digest_command",
         "Show a digest without sending it: for a...",
     ),
     "deliver": (
-        "bot.digest.commands",
+        "bot.digest.cli",
         "deliver_command",
         "Compose the digests that are due and send...",
     ),
-    "demo": ("bot.digest.commands", "demo_command", "Run the whole pipeline offline and print..."),
+    "demo": ("bot.digest.cli", "demo_command", "Run the whole pipeline offline and print..."),
     "figures": (
-        "bot.figures.commands",
+        "bot.figures.cli",
         "figures_command",
         "Tracked figures: how each moved, from whom...",
     ),
-    "export": ("bot.lifecycle", "export_command", "Export every claim with its verdict and..."),
-    "backup": ("bot.lifecycle", "backup_command", "Copy the SQLite database to TARGET,..."),
-    "restore": ("bot.lifecycle", "restore_command", "Replace the SQLite database with a backup..."),
-    "prune": ("bot.lifecycle", "prune_command", "Clear the text of feed articles older than..."),
+    "export": ("bot.data_cli", "export_command", "Export every claim with its verdict and..."),
+    "backup": ("bot.data_cli", "backup_command", "Copy the SQLite database to TARGET,..."),
+    "restore": ("bot.data_cli", "restore_command", "Replace the SQLite database with a backup..."),
+    "prune": ("bot.data_cli", "prune_command", "Clear the text of feed articles older than..."),
 }
 
 
@@ -104,7 +104,7 @@ class NkwatchGroup(LazyGroup):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            from bot.app import AppContext, display_url  # noqa: PLC0415 - cold start
+            from bot.context import AppContext, display_url  # noqa: PLC0415 - cold start
             from bot.errors import InternalError, as_nkwatch_error  # noqa: PLC0415
 
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
@@ -128,7 +128,7 @@ class NkwatchGroup(LazyGroup):
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """nkwatch: which claims about North Korea's arms industry are new, repeated or updated."""
-    from bot.app import AppContext, secret_values  # noqa: PLC0415 - cold start
+    from bot.context import AppContext, secret_values  # noqa: PLC0415 - cold start
     from bot.ops import configure_logging  # noqa: PLC0415
     from bot.settings import load_settings  # noqa: PLC0415
 

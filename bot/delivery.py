@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.digest.chat import platform_messages, with_buttons
 from bot.digest.model import Digest, DigestLimits, build_digest, should_send
+from bot.digest.payloads import platform_messages, with_buttons
 from bot.digest.query import load_stories
 from bot.pacing import SendSlots, send_marked
 from storage import deliveries as outbox

@@ -18,12 +18,12 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
-from bot.feeds.commands import poll_forever, sync_default_feeds
+from bot.feeds.cli import poll_forever, sync_default_feeds
 from bot.knowledge import prepare_knowledge_base
 from bot.ops import start_ops_server
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 log = logging.getLogger(__name__)
 

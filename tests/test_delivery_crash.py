@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from storage import deliveries as outbox
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Subscription
@@ -32,10 +31,8 @@ CHATS = 8
 
 
 def nkwatch_command() -> list[str]:
-    """The real CLI when bot/cli.py registers ``deliver``; the module's own entry until then."""
-    if "deliver" in getattr(cli.cli, "commands", {}):
-        return [sys.executable, "-m", "bot.cli"]
-    return [sys.executable, "-m", "bot.digest.commands"]
+    """The real CLI, as a subprocess the test can kill."""
+    return [sys.executable, "-m", "bot.cli"]
 
 
 def _prepare(db_url: str, chats: int = CHATS) -> tuple[datetime, set[int]]:

@@ -34,7 +34,7 @@ from aiohttp import web
 from sqlalchemy import create_engine, func, make_url, select, text
 from telegram.ext import Application
 
-from bot.app import AppContext
+from bot.context import AppContext
 from bot.settings import Settings
 from bot.telegram.app import (
     UPDATES_LEASE,

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bot.app import AppContext
 from bot.claims.evaluation import seed_prefix
 from bot.claims.streams import StoredClaim, Story, rss_feed
-from bot.feeds.commands import add_user_feed, poll_once
+from bot.context import AppContext
+from bot.feeds.cli import add_user_feed, poll_once
 from bot.feeds.poller import CycleReport
 from bot.knowledge import prepare_knowledge_base
 from bot.settings import Settings

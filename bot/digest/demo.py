@@ -78,7 +78,7 @@ def run_demo(
 ) -> DemoReport:
     """Run the pipeline on ``settings.database_url`` (a fresh database); build the digest."""
     # Imported here so `nkwatch --help` stays fast and a missing piece names itself.
-    from bot.app import AppContext  # noqa: PLC0415
+    from bot.context import AppContext  # noqa: PLC0415
     from bot.corpus import load_seed_corpus  # noqa: PLC0415
     from bot.corpus.seed import seed_database  # noqa: PLC0415
 

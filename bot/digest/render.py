@@ -426,6 +426,6 @@ def render(digest: Digest, fmt: Format) -> str:
         return render_page(digest)
     if fmt == "telegram-html":
         return "\n\n—— message break ——\n\n".join(render_telegram(digest))
-    from bot.digest.chat import render_slack  # noqa: PLC0415 - the Slack renderer imports this
+    from bot.digest.payloads import render_slack  # noqa: PLC0415 - the Slack renderer imports this
 
     return json.dumps(render_slack(digest), ensure_ascii=False, indent=2)

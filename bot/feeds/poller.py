@@ -28,11 +28,11 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.feeds.dedup import NearDupIndex, StoreResult, store_entries, unseen_entries
 from bot.feeds.fetch import FetchLimits, FetchResult, Resolver, fetch, fetch_article_text
 from bot.feeds.offload import parse_off_loop
 from bot.feeds.parse import ParsedEntry, ParsedFeed
 from bot.feeds.relevance import Topics, load_topics
-from bot.feeds.store import NearDupIndex, StoreResult, store_entries, unseen_entries
 from bot.settings import Settings
 from storage import feeds as feed_store
 from storage.db import transaction

@@ -31,7 +31,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import AppContext
 from bot.commands import (
     ClaimChecker,
     DbFeeds,
@@ -47,8 +46,9 @@ from bot.commands import (
     handle_action,
     needs_chat_admin,
 )
-from bot.digest.chat import SLACK_REPEATS_ACTION, slack_part
+from bot.context import AppContext
 from bot.digest.expand import EXPIRED, press
+from bot.digest.payloads import SLACK_REPEATS_ACTION, slack_part
 from bot.slack.config import SlackConfig, SlackConfigError
 from bot.slack.digests import SlackDigests
 from bot.slack.format import ACTION_PREFIX, render_reply

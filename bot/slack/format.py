@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.commands import Block, Reply, Span, fit_block
-from bot.digest.chat import mrkdwn_escape
 from bot.digest.model import clip
+from bot.digest.payloads import mrkdwn_escape
 from bot.digest.render import SLACK_MAX_BLOCKS, SLACK_TEXT_LIMIT, safe_url
 
 ACTION_PREFIX = "nkwatch:"

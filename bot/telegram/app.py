@@ -40,7 +40,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import AppContext
 from bot.commands import (
     COMMANDS,
     ClaimChecker,
@@ -57,6 +56,7 @@ from bot.commands import (
     handle_action,
     needs_chat_admin,
 )
+from bot.context import AppContext
 from bot.delivery import default_owner
 from bot.pacing import PACED
 from bot.telegram.digests import DIGEST_BUTTON, OutboxRunner, digest_button

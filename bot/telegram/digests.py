@@ -21,8 +21,8 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
-from bot.digest.chat import telegram_part
 from bot.digest.expand import EXPIRED, press
+from bot.digest.payloads import telegram_part
 from bot.pacing import telegram_slots
 from bot.telegram.sender import NO_PREVIEW
 

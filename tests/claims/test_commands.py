@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.app import AppContext
-from bot.claims.commands import COMMANDS
+from bot.claims.cli import COMMANDS
 from bot.claims.engine import ClaimEngine
+from bot.context import AppContext
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.errors import InputError

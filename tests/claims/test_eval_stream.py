@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from bot.app import AppContext
-from bot.claims.commands import COMMANDS
+from bot.claims.cli import COMMANDS
+from bot.context import AppContext
 from bot.settings import Settings
 
 STREAM3 = Path(__file__).resolve().parent / "testdata" / "stream3"

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.app import AppContext
 from bot.claims.engine import ClaimEngine
 from bot.claims.index import FINGERPRINT_SAMPLES
-from bot.claims.index_commands import index_group
+from bot.claims.index_cli import index_group
 from bot.cli import LAZY_COMMANDS
+from bot.context import AppContext
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.settings import Settings

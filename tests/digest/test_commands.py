@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from click.testing import CliRunner
 
-from bot.digest.commands import digest_command
+from bot.digest.cli import digest_command
 from bot.settings import load_settings
 from tests.conftest import Database
 from tests.helpers.stories import C, add_story, add_subscription

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.digest.commands import demo_command
+from bot.digest.cli import demo_command
 from bot.digest.demo import SAMPLES_DIR
 from bot.settings import load_settings
 from storage.db import make_engine, make_session_factory

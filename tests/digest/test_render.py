@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.digest.chat import mrkdwn_escape, platform_messages, render_slack
 from bot.digest.model import Digest, DigestLimits, StoryRecord, build_digest
+from bot.digest.payloads import mrkdwn_escape, platform_messages, render_slack
 from bot.digest.render import (
     SLACK_MAX_BLOCKS,
     SLACK_TEXT_LIMIT,

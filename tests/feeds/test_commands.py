@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.feeds.commands import feeds_group, poll_command, sync_default_feeds
+from bot.feeds.cli import feeds_group, poll_command, sync_default_feeds
 from bot.feeds.config import FeedConfigError, load_feed_specs
 from bot.settings import CONFIG_DIR, Settings
 from storage import feeds as feed_store

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.feeds.dedup import NEAR_DUP_BITS
 from bot.feeds.parse import (
     canonical_url,
     content_hash,
@@ -12,7 +13,6 @@ from bot.feeds.parse import (
     parse_feed,
     simhash,
 )
-from bot.feeds.store import NEAR_DUP_BITS
 from tests.helpers.feed_server import TESTDATA
 
 BASE = "https://feeds.example/feed.xml"

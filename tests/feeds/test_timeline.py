@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from bot.claims.engine import ClaimEngine, KbRow
-from bot.feeds.commands import feeds_group, poll_command
+from bot.feeds.cli import feeds_group, poll_command
 from storage import claims as claim_store
 from storage.models import Article, Claim, Feed
 from tests.feeds.test_commands import App, run, write_feeds

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.digest.chat import render_slack
 from bot.digest.model import build_digest
+from bot.digest.payloads import render_slack
 from bot.digest.query import load_stories
 from bot.digest.render import md_escape, render_markdown, render_telegram, render_text
 from bot.settings import Settings

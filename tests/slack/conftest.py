@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.app import AppContext
 from bot.claims.types import Attributes, Candidate, Match, Verdict
+from bot.context import AppContext
 from bot.settings import Settings
 from bot.slack.app import SlackBot, build_slack, start_http
 from bot.slack.config import SlackConfig

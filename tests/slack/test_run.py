@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.app import AppContext
 from bot.claims.types import Verdict
+from bot.context import AppContext
 from bot.settings import Settings
 from bot.slack.app import SlackBot, run_slack, slack_configured
 from bot.slack.config import SlackConfig, SlackConfigError

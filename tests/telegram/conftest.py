@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import AppContext
+from bot.context import AppContext
 from bot.settings import Settings
 from bot.telegram.app import (
     ChatRateLimiter,

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import AppContext
 from bot.claims.engine import ClaimEngine
 from bot.commands import COMMANDS
+from bot.context import AppContext
 from bot.settings import Settings
 from bot.telegram.app import MissingTokenError, build_application, digest_job_name
 from storage import feeds as feeds_store

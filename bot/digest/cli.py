@@ -355,18 +355,3 @@ def demo_command(
         assert report.digest is not None
         fmt_value: Format = fmt  # type: ignore[assignment]
         click.echo(render(report.digest, fmt_value))
-
-
-def _standalone() -> None:
-    """``python -m bot.digest.commands ...``: the real CLI plus these commands, for as long as
-    bot/cli.py does not register them itself."""
-    from bot.cli import cli  # noqa: PLC0415
-
-    for command in (digest_command, deliver_command, demo_command):
-        if command.name not in cli.commands:
-            cli.add_command(command)
-    cli()
-
-
-if __name__ == "__main__":
-    _standalone()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.claims.commands import AppLike
+from bot.claims.cli import AppLike
 from bot.figures.query import load_series, series_csv, series_json
 from bot.figures.series import find_series, path_line
 

@@ -14,7 +14,7 @@ import click
 from storage import lifecycle
 
 if TYPE_CHECKING:
-    from bot.app import AppContext
+    from bot.context import AppContext
 
 
 def _write(rows_out: IO[str], fmt: str, app: AppContext) -> int:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from bot.claims.commands import AppLike
+    from bot.claims.cli import AppLike
 
 
 @click.group("index")
@@ -21,7 +21,7 @@ def index_rebuild(app: AppLike) -> None:
     """Index every stored claim again, from scratch (a damaged or stale index rebuilds itself)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn  # noqa: PLC0415
 
-    from bot.claims.commands import build_engine  # noqa: PLC0415 - cold start
+    from bot.claims.cli import build_engine  # noqa: PLC0415 - cold start
 
     engine = build_engine(app, process=False)
     columns = (
@@ -44,7 +44,7 @@ def index_rebuild(app: AppLike) -> None:
 @click.pass_obj
 def index_status(app: AppLike) -> None:
     """Where the index is, how many claims it holds, and how far behind the database it is."""
-    from bot.claims.commands import build_engine  # noqa: PLC0415 - cold start
+    from bot.claims.cli import build_engine  # noqa: PLC0415 - cold start
 
     engine = build_engine(app, process=False)  # opening catches it up
     index = engine.index

@@ -47,7 +47,7 @@ MAX_LINE_CHARS = 20_000
 
 
 class AppLike(Protocol):
-    """What the commands need of ``bot.app.AppContext``."""
+    """What the commands need of ``bot.context.AppContext``."""
 
     @property
     def settings(self) -> Settings: ...
