@@ -42,7 +42,11 @@ def main() -> None:
 
     def recording(claim: Any, candidates: Any, **kw: Any) -> Any:
         scored = judge_mod.score_candidates(
-            claim, candidates, lexicon=kw["lexicon"], params=kw.get("params"), tokens=kw.get("tokens")
+            claim,
+            candidates,
+            lexicon=kw["lexicon"],
+            params=kw.get("params"),
+            tokens=kw.get("tokens"),
         )
         verdict = real(claim, candidates, **kw)
         final = {m.candidate.claim_id: m.score for m in verdict.matches}
@@ -106,9 +110,13 @@ def main() -> None:
             if not good:
                 print(f"  miss {label.story} {label.label}{sorted(refs)}: {best.text[:110]}")
     print(f"{args.stream}: {len(rows)} claim labels judged, {known} known")
-    print(f"  recall@{max(len(r['cands']) for r in rows)} (a ref story among candidates) "
-          f"{hit_any / known:.3f}")
-    print(f"  recall@1 retrieval order {hit_ret1 / known:.3f}, judge order {hit_judge1 / known:.3f}")
+    print(
+        f"  recall@{max(len(r['cands']) for r in rows)} (a ref story among candidates) "
+        f"{hit_any / known:.3f}"
+    )
+    print(
+        f"  recall@1 retrieval order {hit_ret1 / known:.3f}, judge order {hit_judge1 / known:.3f}"
+    )
     if args.dump:
         args.dump.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 

@@ -66,7 +66,7 @@ class JudgeParams:
     weapon_conflict_penalty: float = 0.12
     place_conflict_penalty: float = 0.12
     unit_conflict_penalty: float = 0.12  # "10,000 troops" is not "6,700 containers"
-    unmatched_figure_penalty: float = 0.05  # the claim brings a figure the stored claim lacks
+    unmatched_figure_penalty: float = 0.1  # the claim brings a figure the stored claim lacks
     quantity_agree_bonus: float = 0.05
     change_penalty: float = 0.02  # among equals, prefer the candidate that agrees
     date_far_penalty: float = 0.3
@@ -96,7 +96,7 @@ class JudgeParams:
     # sentences state the same fact moves the score by pair_weight * (p - pair_center).
     pair_top: int = 5
     pair_weight: float = 0.2
-    pair_center: float = 0.65
+    pair_center: float = 0.3
     # Several stored claims may hold the same fact: the first report, and later stories that
     # restate it. Among agreeing candidates this close to the best, the earliest is the match.
     first_report_margin: float = 0.1
