@@ -77,7 +77,6 @@ class Settings(BaseSettings):
 
     # claim engine
     semantic: Literal["auto", "on", "off"] = "auto"
-    semantic_model: str = "all-MiniLM-L6-v2"
     # claim index directory (tantivy + faiss); default: beside the SQLite file, or for
     # PostgreSQL under $XDG_DATA_HOME/nkwatch/ (one directory per database URL)
     index_dir: Path | None = None

@@ -80,19 +80,6 @@ def add_source(
     return source
 
 
-def list_articles(
-    session: Session, *, origin_prefix: str | None = None, limit: int = 100
-) -> Sequence[Article]:
-    query = select(Article).order_by(Article.published_at.asc(), Article.id.asc()).limit(limit)
-    if origin_prefix is not None:
-        query = query.where(Article.origin.startswith(origin_prefix))
-    return session.scalars(query).all()
-
-
-def count_articles(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Article)) or 0)
-
-
 def list_latest_relevant(session: Session, *, limit: int = 5) -> Sequence[Article]:
     query = (
         select(Article)
@@ -124,19 +111,6 @@ def known_guids(session: Session, *, feed_id: int, guids: Sequence[str]) -> set[
     return found
 
 
-def find_by_url(session: Session, *, url: str) -> Article | None:
-    """An article by its own canonical URL or the URL of any source it was seen at."""
-    article = session.scalar(select(Article).where(Article.url == url))
-    if article is not None:
-        return article
-    return session.scalar(
-        select(Article)
-        .join(ArticleSource, ArticleSource.article_id == Article.id)
-        .where(ArticleSource.url == url)
-        .limit(1)
-    )
-
-
 def has_source(session: Session, *, article_id: int, feed_id: int | None, url: str | None) -> bool:
     """Whether this feed (or, for feed-less sources, this URL) is already recorded."""
     query = select(ArticleSource.id).where(ArticleSource.article_id == article_id)
@@ -155,39 +129,6 @@ def recent_simhashes(session: Session, *, since: datetime) -> list[tuple[int, in
         )
     ).all()
     return [(int(r[0]), int(r[1])) for r in rows if r[1] is not None]
-
-
-def set_simhash(session: Session, *, article_id: int, simhash: int | None) -> None:
-    article = session.get(Article, article_id)
-    if article is not None:
-        article.simhash = simhash
-        session.flush()
-
-
-def list_sources(session: Session, *, article_id: int) -> Sequence[ArticleSource]:
-    return session.scalars(
-        select(ArticleSource)
-        .where(ArticleSource.article_id == article_id)
-        .order_by(ArticleSource.id)
-    ).all()
-
-
-def count_sources(session: Session, *, article_id: int | None = None) -> int:
-    query = select(func.count()).select_from(ArticleSource)
-    if article_id is not None:
-        query = query.where(ArticleSource.article_id == article_id)
-    return int(session.scalar(query) or 0)
-
-
-def article_ids_by_feed(session: Session, *, feed_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(ArticleSource.article_id)
-            .where(ArticleSource.feed_id == feed_id)
-            .distinct()
-            .order_by(ArticleSource.article_id)
-        )
-    )
 
 
 def article_ids_by_urls(session: Session, *, urls: Sequence[str]) -> dict[str, int]:

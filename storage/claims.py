@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from storage.models import Article, Claim, ClaimCorrection, Event
@@ -108,18 +108,10 @@ def add_claim(
     return claim
 
 
-def get_claim(session: Session, *, claim_id: int) -> Claim | None:
-    return session.get(Claim, claim_id)
-
-
 def list_article_claims(session: Session, *, article_id: int) -> Sequence[Claim]:
     return session.scalars(
         select(Claim).where(Claim.article_id == article_id).order_by(Claim.position, Claim.id)
     ).all()
-
-
-def count_claims(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Claim)) or 0)
 
 
 def verdict_counts(session: Session, *, article_id: int | None = None) -> dict[str, int]:
@@ -380,39 +372,3 @@ def add_correction(
             reason=reason[:500],
         )
     )
-
-
-def corrections_for(
-    session: Session, *, claim_ids: Sequence[int] | None = None
-) -> list[ClaimCorrection]:
-    """Recorded corrections, oldest first; all of them when ``claim_ids`` is None."""
-    query = select(ClaimCorrection).order_by(ClaimCorrection.id)
-    if claim_ids is not None:
-        query = query.where(ClaimCorrection.claim_id.in_(list(claim_ids)))
-    return list(session.scalars(query))
-
-
-def later_provenance(session: Session) -> list[int]:
-    """Stored non-new claims whose root (first report) or match was published after their own
-    story: every such id is a verdict that points forward in time (the check issue 12 asks for).
-
-    A claim's time is its article's publication time, else its own ``first_seen_at`` (imported
-    claims have no article); claims with no time on either side are not judged here.
-    """
-    own_article = aliased(Article)
-    root, root_article = aliased(Claim), aliased(Article)
-    match, match_article = aliased(Claim), aliased(Article)
-    own_at = func.coalesce(own_article.published_at, Claim.first_seen_at)
-    root_at = func.coalesce(root_article.published_at, root.first_seen_at)
-    match_at = func.coalesce(match_article.published_at, match.first_seen_at)
-    query = (
-        select(Claim.id)
-        .outerjoin(own_article, Claim.article_id == own_article.id)
-        .outerjoin(root, Claim.root_claim_id == root.id)
-        .outerjoin(root_article, root.article_id == root_article.id)
-        .outerjoin(match, Claim.matched_claim_id == match.id)
-        .outerjoin(match_article, match.article_id == match_article.id)
-        .where(Claim.verdict != "new", (root_at > own_at) | (match_at > own_at))
-        .order_by(Claim.id)
-    )
-    return [int(claim_id) for claim_id in session.scalars(query)]

@@ -57,33 +57,6 @@ def get_event(session: Session, *, event_id: int) -> Event | None:
     return session.get(Event, event_id)
 
 
-def extend_event(
-    session: Session,
-    *,
-    event_id: int,
-    actors: Sequence[str] = (),
-    place: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
-    first_seen_at: datetime | None = None,
-    widen_span: bool = False,
-) -> Event | None:
-    """:func:`extend` the stored event ``event_id``; None when there is no such event."""
-    event = session.get(Event, event_id)
-    if event is None:
-        return None
-    extend(
-        event,
-        actors=actors,
-        place=place,
-        start_date=start_date,
-        end_date=end_date,
-        first_seen_at=first_seen_at,
-        widen_span=widen_span,
-    )
-    return event
-
-
 def extend(
     event: Event,
     *,
@@ -116,21 +89,6 @@ def extend(
         event.first_seen_at is None or first_seen_at < event.first_seen_at
     ):
         event.first_seen_at = first_seen_at
-
-
-def article_events(session: Session, *, article_id: int) -> Sequence[Event]:
-    """Events that already hold a claim of this article (candidates for its next claims)."""
-    return session.scalars(
-        select(Event)
-        .where(
-            Event.id.in_(
-                select(Claim.event_id).where(
-                    Claim.article_id == article_id, Claim.event_id.is_not(None)
-                )
-            )
-        )
-        .order_by(Event.id)
-    ).all()
 
 
 def count_events(session: Session) -> int:

@@ -71,18 +71,6 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
 _MOST_OVERDUE_FIRST = (Feed.next_check_at.asc().nulls_first(), Feed.id.asc())
 
 
-def due_feeds(session: Session, *, now: datetime, limit: int | None = None) -> Sequence[Feed]:
-    """Enabled feeds whose next check is due (never-checked feeds first); reads, claims nothing.
-
-    The poller takes its feeds with ``claim_due_feeds``, so several processes never poll one
-    feed twice; this is for reports and tests.
-    """
-    query = select(Feed).where(*_due(now)).order_by(*_MOST_OVERDUE_FIRST)
-    if limit is not None:
-        query = query.limit(limit)
-    return session.scalars(query).all()
-
-
 def claim_due_feeds(
     session: Session, *, now: datetime, lease_until: datetime, limit: int | None = None
 ) -> Sequence[Feed]:
@@ -185,15 +173,6 @@ def disable_feed(session: Session, *, feed_id: int, reason: str) -> None:
         .where(Feed.id == feed_id)
         .values(enabled=False, disabled_reason=reason[:500], next_check_at=None)
     )
-
-
-def enable_feed(session: Session, *, feed_id: int) -> bool:
-    result = session.execute(
-        update(Feed)
-        .where(Feed.id == feed_id)
-        .values(enabled=True, disabled_reason=None, error_count=0, next_check_at=None)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def start_poll_run(session: Session, *, now: datetime) -> PollRun:

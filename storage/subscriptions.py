@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import SeriesWatch, Subscription
@@ -160,10 +160,3 @@ def list_instant(session: Session, *, platform: str | None = None) -> Sequence[S
     if platform is not None:
         query = query.where(Subscription.platform == platform)
     return session.scalars(query).all()
-
-
-def count_active(session: Session, *, platform: str | None = None) -> int:
-    query = select(func.count()).select_from(Subscription).where(Subscription.active.is_(True))
-    if platform is not None:
-        query = query.where(Subscription.platform == platform)
-    return int(session.scalar(query) or 0)

@@ -157,10 +157,3 @@ def set_alert_delivery(session: Session, *, alert_id: int, delivery_id: int) -> 
     if alert is not None:
         alert.delivery_id = delivery_id
         session.flush()
-
-
-def list_alerts(session: Session, *, subscription_id: int | None = None) -> Sequence[SeriesAlert]:
-    query = select(SeriesAlert).order_by(SeriesAlert.id)
-    if subscription_id is not None:
-        query = query.where(SeriesAlert.subscription_id == subscription_id)
-    return session.scalars(query).all()

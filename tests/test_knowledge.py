@@ -29,6 +29,7 @@ from storage import locks
 from storage.db import transaction
 from storage.models import Article, Claim
 from tests.conftest import Database
+from tests.helpers import queries
 from tests.helpers.db import postgres_database, postgres_url
 
 T = TypeVar("T")
@@ -134,7 +135,7 @@ def test_processes_starting_together_seed_and_judge_once(db: Database) -> None:
     )
     with db.sessions() as s:
         seeds = s.scalar(select(func.count()).select_from(Article))
-        stored = claim_store.count_claims(s)
+        stored = queries.count_claims(s)
         pending = s.scalar(select(func.count()).where(Article.claims_extracted.is_(False)))
         new_per_text = s.execute(
             select(Claim.text, func.count()).where(Claim.verdict == "new").group_by(Claim.text)

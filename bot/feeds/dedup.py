@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from bot.feeds.parse import ParsedEntry, normalise_for_hash
 from bot.feeds.relevance import Topics
 from storage import articles as article_store
-from storage.models import Article
 
 NEAR_DUP_BITS = 10
 NEAR_DUP_RATIO = 85.0
@@ -79,21 +78,6 @@ def unseen_entries(
         session, feed_id=feed_id, guids=[e.guid for e in entries if e.guid]
     )
     return [e for e in entries if not e.guid or e.guid not in known]
-
-
-def find_existing(
-    session: Session, entry: ParsedEntry, index: NearDupIndex | None
-) -> Article | None:
-    """The stored article this entry is a copy of, if any (URL, content hash, near-duplicate)."""
-    if entry.url:
-        found = article_store.find_by_url(session, url=entry.url)
-        if found is not None:
-            return found
-    found = article_store.get_by_content_hash(session, content_hash=entry.content_hash)
-    if found is not None:
-        return found
-    near_id = _near_duplicate(session, entry, index)
-    return article_store.get_article(session, article_id=near_id) if near_id else None
 
 
 def _near_duplicate(session: Session, entry: ParsedEntry, index: NearDupIndex | None) -> int | None:

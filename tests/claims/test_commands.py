@@ -22,6 +22,7 @@ from storage import claims as claim_store
 from storage.db import transaction
 from storage.models import Article
 from tests.conftest import Database
+from tests.helpers import queries
 from tests.helpers.stories import C, add_story
 
 
@@ -135,7 +136,7 @@ def test_kb_import_reports_bad_lines_and_keeps_good_ones(
     again = run(app, "kb", "import", str(path))
     assert "0 added, 2 already present, 3 bad lines" in again.stdout
     with db.sessions() as session:
-        assert claim_store.count_claims(session) == 2
+        assert queries.count_claims(session) == 2
     found = run(app, "claim", "--json", "lemon and hot water will cure covid https://t.co/zz")
     data = json.loads(found.stdout)
     assert data["matches"][0]["claim"] == good[0]["text"]
@@ -257,7 +258,7 @@ def test_seed_corpus_shows_the_ap_story_repeating_the_wsj_shoigu_visit(seeded: A
         assert shoigu, "the AP story's Shoigu sentence was not extracted"
         repeats = [c for c in shoigu if c.verdict == "repeated"]
         assert repeats, [(c.verdict, c.score, c.text) for c in shoigu]
-        matched = claim_store.get_claim(session, claim_id=repeats[0].matched_claim_id)
+        matched = queries.get_claim(session, claim_id=repeats[0].matched_claim_id)
         assert matched is not None
         assert matched.article_id == articles["000"].id
         assert "Shoigu" in matched.text

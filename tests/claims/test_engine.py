@@ -26,6 +26,7 @@ from storage import events as event_store
 from storage.models import Article, Claim
 from tests.claims.test_index import HashEncoder
 from tests.conftest import Database
+from tests.helpers import queries
 
 STORY_A = (
     "Kim Jong Un toured weapons factories for three days through Saturday, state media "
@@ -182,7 +183,7 @@ def test_import_is_idempotent_and_imported_claims_match(db: Database) -> None:
         assert engine.import_claims(s, rows) == 2
     with db.sessions.begin() as s:
         assert engine.import_claims(s, rows) == 0
-        assert claim_store.count_claims(s) == 2
+        assert queries.count_claims(s) == 2
     verdict = engine.check("they say 5G masts are spreading the corona virus #5G https://t.co/x")
     top = verdict.matches[0].candidate
     assert top.text == "5G mobile towers spread the coronavirus."
@@ -274,7 +275,7 @@ def test_catch_up_indexes_claims_another_process_stored(db: Database) -> None:
     _stories(db)
     with db.sessions() as s:
         first.process_pending(s)
-        stored = claim_store.count_claims(s)
+        stored = queries.count_claims(s)
     assert second.check("North Korea sent 6,700 containers of munitions to Russia").status == "new"
     with db.sessions() as s:
         assert second.catch_up(s) == stored

@@ -20,8 +20,8 @@ from bot.context import AppContext
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database
 from bot.settings import Settings
-from storage import claims as claim_store
 from tests.conftest import Database
+from tests.helpers import queries
 from tests.helpers.db import session_factory, sqlite_database
 
 
@@ -40,7 +40,7 @@ def test_a_reopened_engine_reads_the_index_instead_of_retokenising(seeded: AppCo
     assert path is not None
     assert path.is_dir()
     with seeded.sessions() as session:
-        stored = claim_store.count_claims(session)
+        stored = queries.count_claims(session)
     assert len(first.index) == stored > 0
     first.index.close()
     again = ClaimEngine.from_settings(seeded.settings, seeded.sessions)
@@ -54,7 +54,7 @@ def test_rebuild_command_reindexes_every_claim(seeded: AppContext) -> None:
     result = CliRunner().invoke(index_group, ["rebuild"], obj=seeded, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     with seeded.sessions() as session:
-        stored = claim_store.count_claims(session)
+        stored = queries.count_claims(session)
     assert f"claim index rebuilt: {stored} claims" in result.output
     status = CliRunner().invoke(index_group, ["status"], obj=seeded, catch_exceptions=False)
     assert f"claims: {stored} (up to id" in status.output
@@ -79,7 +79,7 @@ def test_an_index_built_from_another_database_is_rebuilt(
             other = ClaimEngine.from_settings(settings, sessions)
             other.judge_pending()
         with sessions() as session:
-            assert len(other.index) == claim_store.count_claims(session)
+            assert len(other.index) == queries.count_claims(session)
         assert "does not match the database" in caplog.text
 
 

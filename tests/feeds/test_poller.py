@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 import bot.feeds.offload as offload_module
 from bot.feeds.fetch import make_client
 from bot.feeds.poller import ClaimCounts, Poller, backoff_seconds, make_scheduler
-from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.models import Article, ArticleSource, Feed, PollRun
+from tests.helpers import queries
 from tests.helpers.feed_server import FeedServer
 
 
@@ -554,7 +554,7 @@ async def test_poll_run_row_counts_errors(db, server, settings, client, topics, 
     with db.sessions() as s:
         run = s.get(PollRun, report.run_id)
         assert (run.feeds_polled, run.new_stories, run.errors) == (2, 3, 1)
-        assert article_store.count_articles(s) == 3
+        assert queries.count_articles(s) == 3
 
 
 # --- several processes on one database -----------------------------------------------------
@@ -620,4 +620,4 @@ async def test_a_stopped_cycle_gives_its_unfinished_feeds_back(
             await cycle
     assert feed_row(db, feed_id).next_check_at == clock.now
     with db.sessions() as s:
-        assert [f.id for f in feed_store.due_feeds(s, now=clock.now)] == [feed_id]
+        assert [f.id for f in queries.due_feeds(s, now=clock.now)] == [feed_id]

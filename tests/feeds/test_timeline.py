@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from bot.claims.engine import ClaimEngine, KbRow
 from bot.feeds.cli import feeds_group, poll_command
-from storage import claims as claim_store
 from storage.models import Article, Claim, Feed
 from tests.feeds.test_commands import App, run, write_feeds
+from tests.helpers import queries
 from tests.helpers.feed_server import FeedServer
 from tests.helpers.rss import Item, rss
 
@@ -147,7 +147,7 @@ def test_newest_first_feeds_are_judged_in_publication_order_and_late_stories_bac
     assert recap.root_claim_id == early.id
     assert assert_time_true(app) >= 2
     with app.sessions() as s:
-        corrections = claim_store.corrections_for(s, claim_ids=[recap.id])
+        corrections = queries.corrections_for(s, claim_ids=[recap.id])
     assert [(c.old_verdict, c.new_verdict, c.new_root_claim_id) for c in corrections] == [
         ("new", "repeated", early.id)
     ]
@@ -183,6 +183,6 @@ def test_kb_import_sits_on_the_timeline(app: App, server: FeedServer, db) -> Non
         second = imported["kb-summit-2"]
         assert second.verdict == "repeated"
         assert second.root_claim_id == first.id
-        assert [c.reason for c in claim_store.corrections_for(s, claim_ids=[recap.id])] == [
+        assert [c.reason for c in queries.corrections_for(s, claim_ids=[recap.id])] == [
             "an earlier report was imported: kb-summit"
         ]

@@ -18,6 +18,7 @@ from storage.db import transaction
 from storage.models import Delivery, SeriesWatch
 from tests.conftest import Database
 from tests.figures.watching import BORDER, CONFIRMED, RESTATED, Feeder, container_reports
+from tests.helpers import queries
 from tests.telegram.test_track import png_size
 
 
@@ -117,7 +118,7 @@ def test_re_poll_restart_and_lost_cursor_queue_nothing_twice(db: Database) -> No
         assert queue_series_alerts(s) == 0
     assert len(_alerts(db, sub_id)) == 2
     with db.sessions() as s:
-        assert len(watch_store.list_alerts(s, subscription_id=sub_id)) == 2
+        assert len(queries.list_alerts(s, subscription_id=sub_id)) == 2
 
     restarted.feed(reports[4])
     assert len(_alerts(db, sub_id)) == 3

@@ -8,6 +8,7 @@ from storage import articles as article_store
 from storage import claims as claim_store
 from storage import events as event_store
 from tests.conftest import Database
+from tests.helpers import queries
 
 T0 = datetime(2023, 8, 5, tzinfo=UTC)
 
@@ -18,7 +19,7 @@ def test_extend_event_merges_actors_and_keeps_span_unless_widened(db: Database) 
             s, title="Kim tours factories", actors=["kim", "kim"], start_date=T0, end_date=T0
         )
         assert ev.actors == ["kim"]
-        event_store.extend_event(
+        queries.extend_event(
             s,
             event_id=ev.id,
             actors=["statemedia", "kim"],
@@ -29,7 +30,7 @@ def test_extend_event_merges_actors_and_keeps_span_unless_widened(db: Database) 
         assert ev.actors == ["kim", "statemedia"]
         assert (ev.start_date, ev.end_date) == (T0, T0)  # background dates do not stretch it
         assert ev.first_seen_at == T0 + timedelta(days=1)
-        event_store.extend_event(
+        queries.extend_event(
             s,
             event_id=ev.id,
             start_date=T0 - timedelta(days=2),
@@ -42,7 +43,7 @@ def test_extend_event_merges_actors_and_keeps_span_unless_widened(db: Database) 
         undated = event_store.add_event(s, title="undated")
         event_store.extend(undated, start_date=T0, end_date=None)
         assert (undated.start_date, undated.end_date) == (T0, T0)
-        assert event_store.extend_event(s, event_id=123_456) is None
+        assert queries.extend_event(s, event_id=123_456) is None
 
 
 def test_list_events_counts_claims_and_names_sources(db: Database) -> None:
@@ -90,5 +91,5 @@ def test_list_events_counts_claims_and_names_sources(db: Database) -> None:
         assert sorted(listed[1].sources) == ["002_b.txt", "KCNA watch"]
         assert listed[2].sources == []
         assert event_store.count_events(s) == 3
-        assert [e.id for e in event_store.article_events(s, article_id=ids[3])] == [ids[0]]
+        assert [e.id for e in queries.article_events(s, article_id=ids[3])] == [ids[0]]
         assert len(event_store.list_events(s, limit=1, offset=1)) == 1

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from storage import articles as article_store
 from storage import feeds as feed_store
 from storage.models import ArticleSource
+from tests.helpers import queries
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -42,8 +43,8 @@ def test_due_feeds_respects_next_check_and_enabled(db) -> None:
         off = add(s, "https://off.example/f").id
         feed_store.disable_feed(s, feed_id=off, reason="test")
     with db.sessions() as s:
-        assert [f.id for f in feed_store.due_feeds(s, now=NOW)] == [never, past]
-        assert [f.id for f in feed_store.due_feeds(s, now=NOW, limit=1)] == [never]
+        assert [f.id for f in queries.due_feeds(s, now=NOW)] == [never, past]
+        assert [f.id for f in queries.due_feeds(s, now=NOW, limit=1)] == [never]
 
 
 LEASE = NOW + timedelta(minutes=10)
@@ -61,7 +62,7 @@ def test_claim_takes_due_feeds_once_and_pushes_their_next_check_to_the_lease(db)
         assert [(f.id, f.next_check_at) for f in claimed] == [(never, LEASE), (past, LEASE)]
     with db.sessions.begin() as s:
         assert feed_store.claim_due_feeds(s, now=NOW, lease_until=LEASE) == []
-        assert feed_store.due_feeds(s, now=NOW) == []
+        assert queries.due_feeds(s, now=NOW) == []
 
 
 def test_claim_limit_takes_the_most_overdue_first(db) -> None:
@@ -125,7 +126,7 @@ def test_release_gives_back_only_claims_still_ours(db) -> None:
         assert feed_store.release_feed_claims(s, feed_ids=[], lease_until=LEASE, now=later) == 0
     assert released == 1
     with db.sessions() as s:
-        assert [f.id for f in feed_store.due_feeds(s, now=later)] == [unpolled]
+        assert [f.id for f in queries.due_feeds(s, now=later)] == [unpolled]
 
 
 def test_concurrent_claimers_poll_every_feed_exactly_once(db) -> None:
@@ -235,7 +236,7 @@ def test_record_error_counts_and_disable(db) -> None:
         assert feed.last_error == "429"
         assert feed.last_error_at == NOW
     with db.sessions.begin() as s:
-        assert feed_store.enable_feed(s, feed_id=feed_id)
+        assert queries.enable_feed(s, feed_id=feed_id)
     with db.sessions() as s:
         feed = feed_store.get_feed(s, feed_id=feed_id)
         assert feed.enabled
@@ -259,7 +260,7 @@ def test_remove_feed_keeps_articles(db) -> None:
     with db.sessions() as s:
         assert feed_store.get_feed(s, feed_id=feed_id) is None
         assert article_store.get_article(s, article_id=article_id) is not None
-        source = s.get(ArticleSource, article_store.list_sources(s, article_id=article_id)[0].id)
+        source = s.get(ArticleSource, queries.list_sources(s, article_id=article_id)[0].id)
         assert source.feed_id is None
         assert source.url == "https://a.example/1"
 

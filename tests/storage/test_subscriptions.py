@@ -5,6 +5,7 @@ from datetime import time
 from sqlalchemy.orm import Session
 
 from storage import subscriptions as subs
+from tests.helpers import queries
 
 
 def test_subscribe_creates_with_defaults_and_is_idempotent(session: Session) -> None:
@@ -13,7 +14,7 @@ def test_subscribe_creates_with_defaults_and_is_idempotent(session: Session) -> 
     session.commit()
     assert first.id == again.id
     assert (first.digest_time, first.timezone, first.active) == (time(8, 0), "UTC", True)
-    assert subs.count_active(session) == 1
+    assert queries.count_active(session) == 1
 
 
 def test_subscribe_keeps_settings_not_given(session: Session) -> None:

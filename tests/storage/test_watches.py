@@ -9,6 +9,7 @@ from storage import subscriptions as subs_store
 from storage import watches as watch_store
 from storage.models import SeriesWatch
 from tests.conftest import Database
+from tests.helpers import queries
 
 
 def _watch(session: Session, sub_id: int, slug: str = "containers-to-russia") -> SeriesWatch:
@@ -128,9 +129,9 @@ def test_an_alert_is_recorded_once_per_chat_point_and_unit(db: Database) -> None
         watch_store.set_alert_delivery(s, alert_id=first.id, delivery_id=delivery.id)
         a_id, delivery_id = a.id, delivery.id
     with db.sessions() as s:
-        alerts = watch_store.list_alerts(s, subscription_id=a_id)
+        alerts = queries.list_alerts(s, subscription_id=a_id)
         assert [(x.claim_id, x.unit, x.delivery_id) for x in alerts] == [
             (7, "containers", delivery_id),
             (7, "troops", None),
         ]
-        assert len(watch_store.list_alerts(s)) == 3
+        assert len(queries.list_alerts(s)) == 3
