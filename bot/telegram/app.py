@@ -7,8 +7,8 @@ a supergroup (``ChatMigrated``). ``BadRequest`` and ``TimedOut`` are logged and 
 (a timed-out send may have been delivered); ``RetryAfter`` is waited out by the rate limiter.
 
 The rest has its own module: the per-chat rate limiter (``limiter``), the digest jobs (``jobs``),
-webhook or polling set-up (``updates``), the one process that polls (``leader``) and the state the
-handlers share (``state``).
+webhook or polling set-up (``updates``), the one process that polls (``leader``), the chat repairs
+the error handler makes (``chats``) and the state the handlers share (``state``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from bot.commands import (
     Reply,
     Request,
     Services,
-    SubscriptionView,
     dispatch,
     error_reply,
     handle_action,
@@ -52,6 +51,7 @@ from bot.commands import (
 )
 from bot.context import AppContext
 from bot.errors import ConfigError
+from bot.telegram.chats import deactivate_chat, migrate_subscription
 from bot.telegram.digests import DIGEST_BUTTON, OutboxRunner, digest_button
 from bot.telegram.format import keyboard, reply_messages
 from bot.telegram.jobs import JobQueueSchedule, schedule_from_database
@@ -65,8 +65,6 @@ from bot.telegram.state import (
     bot_state,
 )
 from bot.telegram.updates import WebhookConfig, start_polling, start_webhook, webhook_from_settings
-from storage import subscriptions as subs_store
-from storage.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -212,44 +210,6 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     else:
         return
     await migrate_subscription(context.application, old, new)
-
-
-async def migrate_subscription(
-    application: Application[Any, Any, Any, Any, Any, Any], old: int | str, new: int | str
-) -> None:
-    state = bot_state(application)
-
-    def work() -> SubscriptionView | None:
-        with transaction(state.sessions) as session:
-            sub = subs_store.migrate_chat(
-                session, platform=PLATFORM, old_chat_id=str(old), new_chat_id=str(new)
-            )
-            return SubscriptionView.of(sub) if sub is not None else None
-
-    view = await asyncio.to_thread(work)
-    if view is not None:
-        log.info("telegram chat %s migrated to %s; subscription %s follows", old, new, view.id)
-        state.services.schedule.subscription_changed(view)
-
-
-async def deactivate_chat(
-    application: Application[Any, Any, Any, Any, Any, Any], chat_id: int | str, reason: str
-) -> None:
-    state = bot_state(application)
-
-    def work() -> SubscriptionView | None:
-        with transaction(state.sessions) as session:
-            if not subs_store.deactivate(
-                session, platform=PLATFORM, chat_id=str(chat_id), reason=reason
-            ):
-                return None
-            sub = subs_store.get_subscription(session, platform=PLATFORM, chat_id=str(chat_id))
-            return SubscriptionView.of(sub) if sub is not None else None
-
-    view = await asyncio.to_thread(work)
-    if view is not None:
-        log.warning("telegram chat %s deactivated: %s", chat_id, reason)
-        state.services.schedule.subscription_changed(view)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
