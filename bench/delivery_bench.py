@@ -36,13 +36,11 @@ sys.path.insert(0, str(ROOT))
 from telegram.ext import AIORateLimiter, ExtBot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.delivery import (  # noqa: E402
-    DeliveryLoop,
-    compose_due,
-)
+from bot.outbox.compose import compose_due  # noqa: E402
+from bot.outbox.loop import DeliveryLoop  # noqa: E402
 from bot.pacing import telegram_slots  # noqa: E402
 from bot.senders import telegram_rate_limiter  # noqa: E402
-from bot.telegram.app import ChatRateLimiter  # noqa: E402
+from bot.telegram.limiter import ChatRateLimiter  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402
 from storage import deliveries as outbox  # noqa: E402
 from storage.db import make_engine, make_session_factory, upgrade  # noqa: E402

@@ -5,14 +5,24 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     NkwatchError                      base; ``exit_code`` follows sysexits(3)
     ├── UserError                     the user's input or configuration: fix it and rerun
     │   ├── ConfigError        78     a setting or configuration file (EX_CONFIG)
+    │   │   ├── MissingTokenError     no Telegram bot token (``bot.telegram.app``)
+    │   │   └── SlackConfigError      Slack settings it cannot start with (``bot.slack.config``)
     │   └── InputError         65     data given on the command line or stdin (EX_DATAERR)
     ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
     │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
-    │   └── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)
+    │   ├── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)
+    │   ├── DeliveryError             a chat platform did not take a message (``Sender.send``)
+    │   │   ├── RetryableError        not now (flood limit, busy, no connection): try again later
+    │   │   ├── PermanentError        the chat cannot receive anything: deactivate it
+    │   │   ├── RejectedError         this message is refused: fail it, keep the subscription
+    │   │   ├── AmbiguousError        timed out after the request left: maybe delivered, not resent
+    │   │   └── ChatMovedError        the chat has a new id: send to that one
+    │   └── MarkRefusedError          an outbox row is no longer ours (``bot.pacing``; caught there)
     └── InternalError          70     a bug in nkwatch (EX_SOFTWARE); any unexpected exception
 
 ``as_nkwatch_error`` maps what libraries raise (SQLAlchemy's connection errors) into the tree;
-anything it does not know is an ``InternalError``, whose traceback ``-v`` shows.
+anything it does not know is an ``InternalError``, whose traceback ``-v`` shows. The outbox loop
+(``bot.outbox.loop``) catches every ``DeliveryError`` and records it on the delivery's row.
 """
 
 from __future__ import annotations
@@ -58,6 +68,38 @@ class DatabaseUnavailableError(PlatformError):
 
 class DatabaseFileError(PlatformError):
     exit_code = EX_CANTCREAT
+
+
+class DeliveryError(PlatformError):
+    """Base of the errors a ``Sender`` raises; the message is logged and stored."""
+
+
+class RetryableError(DeliveryError):
+    """Not accepted now (flood limit, server busy, no connection): try again after a pause."""
+
+    def __init__(self, message: str, *, after_seconds: float = 30.0) -> None:
+        super().__init__(message)
+        self.after_seconds = after_seconds
+
+
+class PermanentError(DeliveryError):
+    """The chat cannot receive anything (blocked, kicked, channel gone): deactivate it."""
+
+
+class RejectedError(DeliveryError):
+    """This message was refused (bad request): fail the delivery but keep the subscription."""
+
+
+class AmbiguousError(DeliveryError):
+    """The send timed out after the request left: the platform may have delivered it."""
+
+
+class ChatMovedError(DeliveryError):
+    """The chat has a new id (a Telegram group became a supergroup)."""
+
+    def __init__(self, message: str, *, new_chat_id: str) -> None:
+        super().__init__(message)
+        self.new_chat_id = new_chat_id
 
 
 class InternalError(NkwatchError):

@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.errors import PlatformError, RetryableError
+
 log = logging.getLogger(__name__)
 
 # Set once a delivery send has its slot: a rate limiter inside the send (the Telegram app's
@@ -184,7 +186,7 @@ def slack_slots() -> SendSlots:
     return SendSlots(overall=None, per_chat=(1, 1.0))
 
 
-class MarkRefusedError(Exception):
+class MarkRefusedError(PlatformError):
     """The part could not be marked in flight (the row is no longer ours): nothing was written."""
 
 
@@ -227,10 +229,8 @@ async def send_marked(
     except Exception as exc:
         if state["refused"]:
             return None
-        if not state["marked"]:  # failed before a byte left (no connection): known unsent
-            from bot.delivery import RetryableError  # noqa: PLC0415 - bot.delivery imports us
-
-            if not isinstance(exc, RetryableError):
-                raise RetryableError(f"not sent: {exc}", after_seconds=1.0) from exc
+        # Failed before a byte left (no connection): known unsent.
+        if not state["marked"] and not isinstance(exc, RetryableError):
+            raise RetryableError(f"not sent: {exc}", after_seconds=1.0) from exc
         raise
     return sent

@@ -1,4 +1,4 @@
-"""Senders and send pacing for the outbox loop (bot/delivery.py) that are not a chat front end.
+"""Senders and send pacing for the outbox loop (bot/outbox/loop.py) that are not a chat front end.
 
 ``LoopbackSender`` POSTs to a loopback recorder (tests, the crash test, benchmarks);
 ``platform_limiters`` gives the send slots (``bot.pacing``) ``DeliveryLoop`` takes before marking
@@ -13,14 +13,8 @@ from typing import Any
 
 import httpx
 
-from bot.delivery import (
-    AmbiguousError,
-    ChatMovedError,
-    PermanentError,
-    RejectedError,
-    RetryableError,
-    Sender,
-)
+from bot.errors import AmbiguousError, ChatMovedError, PermanentError, RejectedError, RetryableError
+from bot.outbox.loop import Sender
 from bot.pacing import SendSlots, slack_slots, telegram_slots
 
 

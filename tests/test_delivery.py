@@ -10,16 +10,9 @@ from sqlalchemy.orm import Session
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.delivery import (
-    AmbiguousError,
-    ChatMovedError,
-    DeliveryLoop,
-    PermanentError,
-    RejectedError,
-    RetryableError,
-    compose_due,
-    last_occurrence,
-)
+from bot.errors import AmbiguousError, ChatMovedError, PermanentError, RejectedError, RetryableError
+from bot.outbox.compose import compose_due, last_occurrence
+from bot.outbox.loop import DeliveryLoop
 from bot.senders import LoopbackSender
 from bot.telegram.sender import TelegramSender
 from storage import deliveries as outbox

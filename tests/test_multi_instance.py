@@ -36,14 +36,9 @@ from telegram.ext import Application
 
 from bot.context import AppContext
 from bot.settings import Settings
-from bot.telegram.app import (
-    UPDATES_LEASE,
-    ChatRateLimiter,
-    PollingLeader,
-    build_application,
-    start_application,
-    stop_application,
-)
+from bot.telegram.app import build_application, start_application, stop_application
+from bot.telegram.leader import UPDATES_LEASE, PollingLeader
+from bot.telegram.limiter import ChatRateLimiter
 from storage import feeds as feed_store
 from storage import leases as lease_store
 from storage import subscriptions as subs_store

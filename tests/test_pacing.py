@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.delivery import AmbiguousError, DeliveryLoop, RetryableError
+from bot.errors import AmbiguousError, RetryableError
+from bot.outbox.loop import DeliveryLoop
 from bot.pacing import (
     PACED,
     SendSlots,
@@ -22,7 +23,7 @@ from bot.pacing import (
     telegram_slots,
 )
 from bot.senders import LoopbackSender
-from bot.telegram.app import ChatRateLimiter
+from bot.telegram.limiter import ChatRateLimiter
 from storage import deliveries as outbox
 from tests.conftest import Database
 from tests.helpers.recording_server import Received, RecordingServer

@@ -19,18 +19,12 @@ from typing import Any, Protocol
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import (
-    ComposeStats,
-    DeliveryLoop,
-    Sender,
-    compose_due,
-    last_occurrence,
-    utcnow,
-)
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
 from bot.digest.render import FORMATS as RENDER_FORMATS
 from bot.digest.render import Format, render
+from bot.outbox.compose import ComposeStats, compose_due, last_occurrence
+from bot.outbox.loop import DeliveryLoop, Sender, utcnow
 from bot.senders import LoopbackSender, platform_limiters
 from bot.settings import Settings
 from bot.slack.sender import SlackSender, make_client

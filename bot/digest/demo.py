@@ -18,9 +18,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bot.delivery import utcnow
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
+from bot.outbox.loop import utcnow
 from bot.settings import PROJECT_ROOT, Settings
 
 SAMPLES_DIR = PROJECT_ROOT / "bot" / "samples" / "feeds"

@@ -5,8 +5,7 @@ a time from storage, which moves the feed's next check to a lease expiry: severa
 sharing one database poll each due feed once, and a feed whose poller died is due again when the
 lease runs out. What is new is stored, then the new relevant articles go to the claim engine
 through a callback (in a worker thread: it may wait for another process to finish judging).
-Fetch-state policy (back-off, Retry-After, disabling) is decided here in ``plan_*`` functions and
-written through ``storage.feeds``.
+Fetch-state policy (back-off, Retry-After, disabling) is in ``bot.feeds.fetch_state``.
 """
 
 from __future__ import annotations
@@ -30,6 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.feeds.dedup import NearDupIndex, StoreResult, store_entries, unseen_entries
 from bot.feeds.fetch import FetchLimits, FetchResult, Resolver, fetch, fetch_article_text
+from bot.feeds.fetch_state import (
+    FeedJob,
+    feed_label,
+    next_success_check,
+    record_failure,
+    record_fetch_result,
+)
 from bot.feeds.offload import parse_off_loop
 from bot.feeds.parse import ParsedEntry, ParsedFeed
 from bot.feeds.relevance import Topics, load_topics
@@ -41,7 +47,6 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
-SPREAD = 0.1  # next checks land up to 10% after the interval so feeds drift apart
 STORE_BATCH = 200  # entries stored per transaction (and per worker-thread hop)
 
 
@@ -62,20 +67,6 @@ class ClaimCounts:
 
 
 OnNewArticles = Callable[[Session, Sequence[int]], ClaimCountsLike]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """A due feed, detached from its session so workers share no ORM state."""
-
-    id: int
-    name: str
-    url: str
-    interval: int
-    etag: str | None
-    last_modified: str | None
-    error_count: int
-    lease_until: datetime  # the claim's expiry: another process polls the feed after it
 
 
 @dataclass(slots=True)
@@ -106,26 +97,6 @@ class CycleReport:
     def all_failed(self) -> bool:
         """Every polled feed failed: for ``poll --once`` a non-zero exit, not a quiet report."""
         return self.feeds_polled > 0 and self.feeds_failed == self.feeds_polled
-
-
-# --- policy --------------------------------------------------------------------------------
-
-
-def backoff_seconds(failures: int, settings: Settings) -> float:
-    """Exponential: base, 2·base, 4·base … capped at ``backoff_max_seconds``."""
-    exponent = min(max(failures - 1, 0), 32)
-    return float(min(settings.backoff_base_seconds * 2**exponent, settings.backoff_max_seconds))
-
-
-def feed_label(feed_id: int, name: str, url: str) -> str:
-    """``feed #7 "NK News" (https://…)``: error lines name the feed, not just its id."""
-    if not name or name == url:
-        return f"feed #{feed_id} ({url})"
-    return f'feed #{feed_id} "{name}" ({url})'
-
-
-def next_success_check(now: datetime, interval: int, rng: random.Random) -> datetime:
-    return now + timedelta(seconds=interval * (1 + SPREAD * rng.random()))
 
 
 # --- the poller ----------------------------------------------------------------------------
@@ -330,13 +301,16 @@ class Poller:
 
         def record() -> FeedOutcome:
             with self._writing() as session:
-                return self._record_result(session, job, result, now)
+                error = record_fetch_result(
+                    session, job, result, now, settings=self.settings, rng=self.rng
+                )
+            return FeedOutcome(feed_id=job.id, kind=result.kind, error=error)
 
         return await asyncio.to_thread(record)
 
     def _fail(self, job: FeedJob, error: str, now: datetime) -> None:
         with self._writing() as session:
-            self._record_failure(session, job, error, now)
+            record_failure(session, job, error, now, settings=self.settings)
 
     async def _store(
         self, job: FeedJob, result: FetchResult, parsed: ParsedFeed, now: datetime
@@ -429,55 +403,6 @@ class Poller:
                     continue
             out.append(entry)
         return out
-
-    def _record_result(
-        self, session: Session, job: FeedJob, result: FetchResult, now: datetime
-    ) -> FeedOutcome:
-        error = result.error or result.kind
-        if result.kind == "not_modified":
-            feed_store.record_fetch_success(
-                session,
-                feed_id=job.id,
-                now=now,
-                next_check_at=next_success_check(now, job.interval, self.rng),
-                etag=result.etag or job.etag,
-                last_modified=result.last_modified or job.last_modified,
-            )
-            return FeedOutcome(feed_id=job.id, kind="not_modified")
-        if result.kind == "gone":
-            feed_store.record_fetch_error(
-                session, feed_id=job.id, now=now, error=error, next_check_at=now
-            )
-            feed_store.disable_feed(session, feed_id=job.id, reason="HTTP 410 Gone")
-        elif result.kind == "throttled" and result.retry_after is not None:
-            wait = min(max(result.retry_after, 1.0), float(self.settings.backoff_max_seconds))
-            feed_store.record_fetch_error(
-                session,
-                feed_id=job.id,
-                now=now,
-                error=f"{error} (Retry-After {result.retry_after:.0f}s)",
-                next_check_at=now + timedelta(seconds=wait),
-                count_failure=False,
-            )
-        else:
-            self._record_failure(session, job, error, now)
-        return FeedOutcome(feed_id=job.id, kind=result.kind, error=error)
-
-    def _record_failure(self, session: Session, job: FeedJob, error: str, now: datetime) -> None:
-        failures = job.error_count + 1
-        count = feed_store.record_fetch_error(
-            session,
-            feed_id=job.id,
-            now=now,
-            error=error,
-            next_check_at=now + timedelta(seconds=backoff_seconds(failures, self.settings)),
-        )
-        if count >= self.settings.max_consecutive_failures:
-            feed_store.disable_feed(
-                session,
-                feed_id=job.id,
-                reason=f"{count} consecutive failures; last: {error}"[:500],
-            )
 
 
 def make_scheduler(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 Mode = Literal["socket", "http"]
@@ -19,7 +20,7 @@ DEFAULT_PORT = 3000
 DEFAULT_DIGEST_INTERVAL = 60.0
 
 
-class SlackConfigError(Exception):
+class SlackConfigError(ConfigError):
     """Slack cannot start with these settings; the message is one line naming the setting."""
 
 

@@ -1,4 +1,4 @@
-"""Digests and instant alerts for Slack channels through the shared outbox (``bot.delivery``).
+"""Digests and instant alerts for Slack channels through the shared outbox (``bot.outbox``).
 
 No per-channel timers: ``compose_due`` already knows which daily digests are due (a channel's
 local digest time has passed and its window is not covered yet), so one tick every
@@ -14,22 +14,20 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.commands import SubscriptionView
-from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
+from bot.outbox.compose import ComposeStats
+from bot.outbox.loop import DeliveryStats, Sender, utcnow
+from bot.outbox.platform_pass import compose_and_send
 from bot.pacing import SendSlots, slack_slots
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SETTLE_SECONDS = 30.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -45,7 +43,7 @@ class SlackDigests:
     sessions: sessionmaker[Session]
     sender: Sender
     interval: float = 60.0
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     settle_seconds: float = SETTLE_SECONDS
     composed: ComposeStats = field(default_factory=ComposeStats)
     delivered: DeliveryStats = field(default_factory=DeliveryStats)
@@ -62,32 +60,24 @@ class SlackDigests:
     async def tick(self) -> TickResult:
         """Compose what is due now and send every Slack row the outbox holds."""
         async with self._lock:
-            now = self.clock()
-
-            def compose() -> ComposeStats:
-                with self.sessions() as session:
-                    return compose_due(
-                        session, now, settle_seconds=self.settle_seconds, platforms=[PLATFORM]
-                    )
-
-            stats = await asyncio.to_thread(compose)
-            self.composed.composed += stats.composed
-            self.composed.skipped_empty += stats.skipped_empty
-            loop = DeliveryLoop(
-                sessions=self.sessions,
-                sender_for_platform=lambda p: self.sender if p == PLATFORM else None,
-                platforms=[PLATFORM],
+            result = await compose_and_send(
+                self.sessions,
+                self.sender,
+                platform=PLATFORM,
                 clock=self.clock,
-                stats=self.delivered,
+                settle_seconds=self.settle_seconds,
+                composed=self.composed,
+                delivered=self.delivered,
                 limiters=self.limiters,
                 sleep=self.sleep,
             )
-            handled = await loop.run_once()
-            if stats.composed or handled:
+            if result.composed or result.handled:
                 log.info(
-                    "slack digests: %d composed, %d deliveries handled", stats.composed, handled
+                    "slack digests: %d composed, %d deliveries handled",
+                    result.composed,
+                    result.handled,
                 )
-            return TickResult(composed=stats.composed, handled=handled)
+            return TickResult(composed=result.composed, handled=result.handled)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; one failed tick is logged and the loop goes on."""

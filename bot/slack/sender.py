@@ -31,7 +31,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import AmbiguousError, PermanentError, RejectedError, RetryableError
+from bot.errors import AmbiguousError, PermanentError, RejectedError, RetryableError
 from bot.pacing import PACED
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class RetryAfterWait(AsyncRateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         if response is None or response.status_code != 429 or PACED.get():
-            return False  # an outbox send waits its pause out as "pending" (bot.delivery)
+            return False  # an outbox send waits its pause out as "pending" (bot.outbox)
         return retry_after(response.headers, default=1.0) <= self.max_wait
 
     async def prepare_for_next_attempt_async(
@@ -130,7 +130,7 @@ def make_client(
 
 
 class SlackSender:
-    """``bot.delivery.Sender`` posting Block Kit messages with ``chat.postMessage``."""
+    """``bot.outbox.loop.Sender`` posting Block Kit messages with ``chat.postMessage``."""
 
     platform = PLATFORM
 

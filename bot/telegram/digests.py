@@ -1,4 +1,4 @@
-"""Digest and instant-alert delivery for Telegram through the shared outbox (``bot.delivery``).
+"""Digest and instant-alert delivery for Telegram through the shared outbox (``bot.outbox``).
 
 A job (a chat's daily digest time, or the instant-alert tick) composes whatever is due into the
 outbox and then sends the outbox's Telegram rows through ``TelegramSender``. Composing is
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,9 +20,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
 from bot.digest.expand import EXPIRED, press
 from bot.digest.payloads import telegram_part
+from bot.outbox.compose import ComposeStats
+from bot.outbox.loop import DeliveryStats, Sender, utcnow
+from bot.outbox.platform_pass import compose_and_send
 from bot.pacing import telegram_slots
 from bot.telegram.sender import NO_PREVIEW
 
@@ -33,10 +35,6 @@ SETTLE_SECONDS = 30.0  # claims committed just before the digest time still make
 DIGEST_BUTTON = r"^d[xc]:"  # callback data of a digest's "Show repeated" / "Hide" button
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutboxRunner:
     """The ``DigestRunner`` the Telegram app calls from its jobs."""
 
@@ -44,7 +42,7 @@ class OutboxRunner:
         self,
         sessions: sessionmaker[Session],
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self._sessions = sessions
@@ -63,32 +61,22 @@ class OutboxRunner:
 
     async def __call__(self, subscription_id: int, *, kind: str, sender: Sender) -> None:
         async with self._lock:
-            now = self._clock()
-
-            def compose() -> ComposeStats:
-                with self._sessions() as session:
-                    return compose_due(
-                        session, now, settle_seconds=self._settle, platforms=[PLATFORM]
-                    )
-
-            stats = await asyncio.to_thread(compose)
-            self.composed.composed += stats.composed
-            self.composed.skipped_empty += stats.skipped_empty
-            loop = DeliveryLoop(
-                sessions=self._sessions,
-                sender_for_platform=lambda platform: sender if platform == PLATFORM else None,
-                platforms=[PLATFORM],
+            result = await compose_and_send(
+                self._sessions,
+                sender,
+                platform=PLATFORM,
                 clock=self._clock,
-                stats=self.delivered,
+                settle_seconds=self._settle,
+                composed=self.composed,
+                delivered=self.delivered,
                 limiters=self.limiters,
             )
-            handled = await loop.run_once()
             log.info(
                 "telegram %s job (subscription %s): %d composed, %d deliveries handled",
                 kind,
                 subscription_id,
-                stats.composed,
-                handled,
+                result.composed,
+                result.handled,
             )
 
 

@@ -25,13 +25,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery import (
-    AmbiguousError,
-    ChatMovedError,
-    PermanentError,
-    RejectedError,
-    RetryableError,
-)
+from bot.errors import AmbiguousError, ChatMovedError, PermanentError, RejectedError, RetryableError
 
 PLATFORM = "telegram"
 
@@ -58,7 +52,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 class TelegramSender:
-    """``bot.delivery.Sender`` over a python-telegram-bot ``Bot`` (rate limiter included)."""
+    """``bot.outbox.loop.Sender`` over a python-telegram-bot ``Bot`` (rate limiter included)."""
 
     platform = PLATFORM
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 import bot.feeds.offload as offload_module
 from bot.feeds.fetch import make_client
-from bot.feeds.poller import ClaimCounts, Poller, backoff_seconds, make_scheduler
+from bot.feeds.fetch_state import backoff_seconds
+from bot.feeds.poller import ClaimCounts, Poller, make_scheduler
 from storage import feeds as feed_store
 from storage.models import Article, ArticleSource, Feed, PollRun
 from tests.helpers import queries

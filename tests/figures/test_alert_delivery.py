@@ -4,8 +4,8 @@ slack-bolt, signed requests) each get exactly one alert per move, until they uns
 
 from __future__ import annotations
 
-from bot.telegram.app import fire_now, run_delivery
 from bot.telegram.digests import OutboxRunner
+from bot.telegram.jobs import fire_now, run_delivery
 from storage import subscriptions as subs_store
 from tests.conftest import Database
 from tests.figures.watching import CONFIRMED, RESTATED, Feeder, container_reports

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.delivery import AmbiguousError, RetryableError
+from bot.errors import AmbiguousError, RetryableError
 from bot.slack.format import message_problems
 from bot.slack.sender import SlackSender, make_client
 from storage import deliveries as outbox

@@ -9,13 +9,9 @@ from telegram.ext import Application
 
 from bot.context import AppContext
 from bot.settings import Settings
-from bot.telegram.app import (
-    ChatRateLimiter,
-    TelegramBotState,
-    build_application,
-    start_application,
-    stop_application,
-)
+from bot.telegram.app import build_application, start_application, stop_application
+from bot.telegram.limiter import ChatRateLimiter
+from bot.telegram.state import TelegramBotState
 from tests.conftest import Database
 from tests.helpers.telegram_server import TelegramTestServer
 

@@ -12,7 +12,8 @@ from bot.claims.engine import ClaimEngine
 from bot.commands import COMMANDS
 from bot.context import AppContext
 from bot.settings import Settings
-from bot.telegram.app import MissingTokenError, build_application, digest_job_name
+from bot.telegram.app import MissingTokenError, build_application
+from bot.telegram.jobs import digest_job_name
 from storage import feeds as feeds_store
 from storage import subscriptions as subs_store
 from storage.db import transaction

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.telegram.app import JobQueueSchedule, digest_job_name, fire_now, run_delivery
 from bot.telegram.digests import OutboxRunner
+from bot.telegram.jobs import JobQueueSchedule, digest_job_name, fire_now, run_delivery
 from storage import deliveries as outbox
 from storage import subscriptions as subs_store
 from storage.db import transaction

@@ -9,8 +9,9 @@ import pytest
 from telegram.error import BadRequest, TimedOut
 
 from bot.claims.types import Verdict
-from bot.telegram.app import ChatRateLimiter, run_delivery
 from bot.telegram.digests import OutboxRunner
+from bot.telegram.jobs import run_delivery
+from bot.telegram.limiter import ChatRateLimiter
 from storage import deliveries as outbox
 from storage import subscriptions as subs_store
 from storage.db import transaction

@@ -11,8 +11,8 @@ import html
 from datetime import UTC, datetime, time, timedelta
 
 from bot.digest.expand import EXPIRED
-from bot.telegram.app import run_delivery
 from bot.telegram.digests import OutboxRunner
+from bot.telegram.jobs import run_delivery
 from storage.db import transaction
 from tests.conftest import Database
 from tests.helpers.stories import C, add_story, add_subscription

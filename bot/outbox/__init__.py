@@ -1,0 +1,1 @@
+"""The outbox: digests are composed into delivery rows (``compose``), then sent (``loop``)."""
