@@ -31,21 +31,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import (
-    ClaimChecker,
-    DbFeeds,
-    DbNews,
-    FeedDirectory,
-    Image,
-    NewsReader,
-    Reply,
-    Request,
-    Services,
-    dispatch,
-    error_reply,
-    handle_action,
-    needs_chat_admin,
-)
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.dispatch import dispatch, handle_action, needs_chat_admin
+from bot.chat.reply import Image, Reply, error_reply
+from bot.chat.services import ClaimChecker, FeedDirectory, NewsReader, Request, Services
 from bot.context import AppContext
 from bot.digest.expand import EXPIRED, press
 from bot.digest.payloads import SLACK_REPEATS_ACTION, slack_part

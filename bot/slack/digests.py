@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import SubscriptionView
+from bot.chat.services import SubscriptionView
 from bot.delivery import ComposeStats, DeliveryLoop, DeliveryStats, Sender, compose_due
 from bot.pacing import SendSlots, slack_slots
 

@@ -40,21 +40,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import (
-    COMMANDS,
+from bot.chat.about import COMMANDS
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.dispatch import dispatch, handle_action, needs_chat_admin
+from bot.chat.reply import Reply, error_reply
+from bot.chat.services import (
     ClaimChecker,
-    DbFeeds,
-    DbNews,
     FeedDirectory,
     NewsReader,
-    Reply,
     Request,
     Services,
     SubscriptionView,
-    dispatch,
-    error_reply,
-    handle_action,
-    needs_chat_admin,
 )
 from bot.context import AppContext
 from bot.delivery import default_owner
