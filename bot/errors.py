@@ -5,7 +5,8 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     NkwatchError                      base; ``exit_code`` follows sysexits(3)
     ├── UserError                     the user's input or configuration: fix it and rerun
     │   ├── ConfigError        78     a setting or configuration file (EX_CONFIG)
-    │   └── InputError         65     data given on the command line or stdin (EX_DATAERR)
+    │   ├── InputError         65     data given on the command line or stdin (EX_DATAERR)
+    │   └── FeedRejectedError  65     a feed /addfeed refuses (bot.chat.services); a chat reply
     ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
     │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
     │   └── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)

@@ -16,6 +16,7 @@ from storage import subscriptions as subs_store
 from storage.db import transaction
 
 RELEVANCE_MAX = 100.0
+_UNKNOWN_ZONE = "Unknown time zone. Use a name such as Asia/Seoul, Europe/Berlin or UTC."
 
 _SUBSCRIBE_USAGE = (
     "Usage: subscribe [daily HH:MM [TZ] | instant], e.g. subscribe daily 07:30 Asia/Seoul"
@@ -50,9 +51,7 @@ async def cmd_subscribe(req: Request, svc: Services) -> Reply:
             if len(rest) == 2:
                 zone = parse_timezone(rest[1])
                 if zone is None:
-                    return error_reply(
-                        "Unknown time zone. Use a name such as Asia/Seoul, Europe/Berlin or UTC."
-                    )
+                    return error_reply(_UNKNOWN_ZONE)
         else:
             return error_reply(_SUBSCRIBE_USAGE)
 
@@ -151,9 +150,7 @@ async def cmd_settings(req: Request, svc: Services) -> Reply:
         elif key in ("tz", "timezone", "zone"):
             zone = parse_timezone(value)
             if zone is None:
-                return error_reply(
-                    "Unknown time zone. Use a name such as Asia/Seoul, Europe/Berlin or UTC."
-                )
+                return error_reply(_UNKNOWN_ZONE)
             changes["timezone"] = zone
             note = f"Time zone set to {zone}."
         elif key in ("instant", "alerts"):
