@@ -7,7 +7,8 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     │   ├── ConfigError        78     a setting or configuration file (EX_CONFIG)
     │   │   ├── MissingTokenError     no Telegram bot token (``bot.telegram.app``)
     │   │   └── SlackConfigError      Slack settings it cannot start with (``bot.slack.config``)
-    │   └── InputError         65     data given on the command line or stdin (EX_DATAERR)
+    │   ├── InputError         65     data given on the command line or stdin (EX_DATAERR)
+    │   └── FeedRejectedError  65     a feed /addfeed refuses (bot.chat.services); a chat reply
     ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
     │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
     │   ├── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)

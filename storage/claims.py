@@ -121,6 +121,25 @@ def verdict_counts(session: Session, *, article_id: int | None = None) -> dict[s
     return {str(verdict): int(count) for verdict, count in session.execute(query).all()}
 
 
+def verdict_counts_by_article(
+    session: Session, *, article_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Each article's claims counted by verdict, in one query for all of them (chat lists show
+    these counts per story); an article without claims is absent."""
+    found: dict[int, dict[str, int]] = {}
+    unique = list(dict.fromkeys(article_ids))
+    for start in range(0, len(unique), _CHUNK):
+        query = (
+            select(Claim.article_id, Claim.verdict, func.count())
+            .where(Claim.article_id.in_(unique[start : start + _CHUNK]))
+            .group_by(Claim.article_id, Claim.verdict)
+        )
+        for article_id, verdict, count in session.execute(query).all():
+            if article_id is not None:  # never None under IN (...); narrows the column's type
+                found.setdefault(article_id, {})[str(verdict)] = int(count)
+    return found
+
+
 def claim_provenance(session: Session, *, claim_ids: Sequence[int]) -> dict[int, ClaimProvenance]:
     """Claims by id joined to their article; ids that no longer exist are simply absent."""
     found: dict[int, ClaimProvenance] = {}

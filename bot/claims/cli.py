@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import click
 
+from bot.chat.inputs import MAX_CLAIM_CHARS, check_text
 from bot.claims.engine import ClaimEngine, ImportReport, KbRow, parse_kb_line
 from bot.claims.evaluation import (
     LabelledFileError,
@@ -29,7 +30,6 @@ from bot.claims.evaluation import (
 from bot.claims.lexicon import LexiconError
 from bot.claims.semantic import SemanticUnavailableError
 from bot.claims.streams import StreamError, format_stream_report, load_stream, score_stream
-from bot.commands import MAX_CLAIM_CHARS, check_text
 from bot.errors import EX_DATAERR, InputError
 from storage import claims as claim_store
 from storage import events as event_store

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.commands import Block, Reply, Span, para, reply, span
+from bot.chat.reply import Block, Reply, Span, para, reply, span
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Point, Series, path_line
 from storage import deliveries as outbox

@@ -1,7 +1,8 @@
 """The Slack app: a slack-bolt ``AsyncApp`` with thin handlers over the shared command layer.
 
-``/nkwatch SUBCOMMAND ARGS`` and ``@nkwatch SUBCOMMAND ARGS`` both become a ``bot.commands.Request``
-and the ``Reply`` is rendered as Block Kit (``bot.slack.format``). Slash commands and buttons are
+``/nkwatch SUBCOMMAND ARGS`` and ``@nkwatch SUBCOMMAND ARGS`` both become a
+``bot.chat.services.Request`` and the ``Reply`` is rendered as Block Kit (``bot.slack.format``).
+Slash commands and buttons are
 acknowledged first (Slack wants an answer within 3 seconds) and answered afterwards through the
 response URL; bolt acknowledges events itself before the mention handler runs.
 
@@ -31,21 +32,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import (
-    ClaimChecker,
-    DbFeeds,
-    DbNews,
-    FeedDirectory,
-    Image,
-    NewsReader,
-    Reply,
-    Request,
-    Services,
-    dispatch,
-    error_reply,
-    handle_action,
-    needs_chat_admin,
-)
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.dispatch import dispatch, handle_action, needs_chat_admin
+from bot.chat.reply import Image, Reply, error_reply
+from bot.chat.services import ClaimChecker, FeedDirectory, NewsReader, Request, Services
 from bot.context import AppContext
 from bot.digest.expand import EXPIRED, press
 from bot.digest.payloads import SLACK_REPEATS_ACTION, slack_part

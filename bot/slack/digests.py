@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import SubscriptionView
+from bot.chat.services import SubscriptionView
 from bot.outbox.compose import ComposeStats
 from bot.outbox.loop import DeliveryStats, Sender, utcnow
 from bot.outbox.platform_pass import compose_and_send

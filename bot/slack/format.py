@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from bot.commands import Block, Reply, Span, fit_block
+from bot.chat.reply import Block, Reply, Span, fit_block
 from bot.digest.model import clip
 from bot.digest.payloads import mrkdwn_escape
 from bot.digest.render import SLACK_MAX_BLOCKS, SLACK_TEXT_LIMIT, safe_url

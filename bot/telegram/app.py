@@ -1,6 +1,6 @@
 """The Telegram bot: a python-telegram-bot v22 ``Application`` with thin handlers.
 
-Handlers turn an update into a ``bot.commands.Request``, run the shared command, and render the
+Handlers turn an update into a ``bot.chat.services.Request``, run the shared command, and render the
 ``Reply`` as HTML. Faults are handled once, in the global error handler: it logs first, then
 deactivates a chat that blocked or removed the bot (``Forbidden``) and follows a group that became
 a supergroup (``ChatMigrated``). ``BadRequest`` and ``TimedOut`` are logged and never retried
@@ -34,20 +34,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.commands import (
-    COMMANDS,
+from bot.chat.about import COMMANDS
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.dispatch import dispatch, handle_action, needs_chat_admin
+from bot.chat.reply import Reply, error_reply
+from bot.chat.services import (
     ClaimChecker,
-    DbFeeds,
-    DbNews,
     FeedDirectory,
     NewsReader,
-    Reply,
     Request,
     Services,
-    dispatch,
-    error_reply,
-    handle_action,
-    needs_chat_admin,
 )
 from bot.context import AppContext
 from bot.errors import ConfigError

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.commands import SubscriptionView
+from bot.chat.services import SubscriptionView
 from bot.telegram.state import PLATFORM, bot_state
 from storage import subscriptions as subs_store
 from storage.db import transaction

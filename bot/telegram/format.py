@@ -11,7 +11,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.commands import Block, Reply, Span, fit_block
+from bot.chat.reply import Block, Reply, Span, fit_block
 from bot.digest.render import TELEGRAM_LIMIT, h, pack, safe_url
 
 

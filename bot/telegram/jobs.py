@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
-from bot.commands import SubscriptionView
+from bot.chat.services import SubscriptionView
 from bot.telegram.sender import TelegramSender
 from bot.telegram.state import PLATFORM, bot_state
 from storage import subscriptions as subs_store

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import Application
 
-from bot.commands import Services
+from bot.chat.services import Services
 from bot.telegram.sender import TelegramSender
 
 PLATFORM = "telegram"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.services import Request, Services, SubscriptionView
 from bot.claims.types import Attributes, Candidate, Change, Match, Verdict
-from bot.commands import DbFeeds, DbNews, Request, Services, SubscriptionView
 from bot.settings import Settings
 from tests.conftest import Database
 from tests.helpers.feed_server import FeedServer, feed_server

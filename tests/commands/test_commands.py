@@ -7,19 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.chat.about import COMMANDS
+from bot.chat.adapters import DbFeeds
+from bot.chat.dispatch import dispatch, handle_action, needs_chat_admin
+from bot.chat.inputs import MAX_CLAIM_CHARS, check_text
+from bot.chat.services import Services, SubscriptionView, next_digest_at
 from bot.claims.types import Change, Match, Verdict
-from bot.commands import (
-    COMMANDS,
-    MAX_CLAIM_CHARS,
-    DbFeeds,
-    Services,
-    SubscriptionView,
-    check_text,
-    dispatch,
-    handle_action,
-    needs_chat_admin,
-    next_digest_at,
-)
 from storage import feeds as feeds_store
 from storage import subscriptions as subs_store
 from storage.db import transaction

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.commands import Services, dispatch
+from bot.chat.dispatch import dispatch
+from bot.chat.services import Services
 from storage import subscriptions as subs_store
 from storage import watches as watch_store
 from tests.commands.conftest import RecordingSchedule, req

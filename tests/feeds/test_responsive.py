@@ -7,7 +7,9 @@ import time
 
 from sqlalchemy import func, select
 
-from bot.commands import DbFeeds, DbNews, Request, Services, dispatch
+from bot.chat.adapters import DbFeeds, DbNews
+from bot.chat.dispatch import dispatch
+from bot.chat.services import Request, Services
 from bot.feeds.fetch import make_client
 from bot.feeds.poller import Poller
 from storage import feeds as feed_store

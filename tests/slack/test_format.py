@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import Button, error_reply, item, para, reply, span
+from bot.chat.reply import Button, error_reply, item, para, reply, span
 from bot.slack.app import mention_text, slack_to_plain, split_command
 from bot.slack.format import message_problems, render_reply, span_mrkdwn
 

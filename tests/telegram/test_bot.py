@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.chat.about import COMMANDS
 from bot.claims.engine import ClaimEngine
-from bot.commands import COMMANDS
 from bot.context import AppContext
 from bot.settings import Settings
 from bot.telegram.app import MissingTokenError, build_application

@@ -1,6 +1,6 @@
 """`/track` for both chat front ends: the live series, or one series as a chart and a table.
 
-Runs inside the shared command layer (``bot.commands``): it returns a ``Reply`` whose ``image``
+A handler of the shared chat command layer: it returns a ``Reply`` whose ``image``
 each front end sends its own way (Telegram ``sendPhoto``, Slack's file upload).
 """
 
@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.commands import (
+from bot.chat.reply import (
     Block,
     Image,
     Reply,
-    Request,
-    Services,
     Span,
     error_reply,
     item,
     para,
     reply,
     span,
+    web_link,
 )
+from bot.chat.services import Request, Services
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Series, find_series, path_line
 
-__all__ = ["TABLE_ROWS", "track"]
+__all__ = ["TABLE_ROWS", "cmd_track"]
 
 LIST_MAX = 15
 TABLE_ROWS = 12
-
-
-def _link(url: str | None) -> str | None:
-    return url if url and url.lower().startswith(("http://", "https://")) else None
 
 
 def _listing(found: list[Series], prefix: str) -> Reply:
@@ -64,14 +60,14 @@ def _table(series: Series, image: Image) -> Reply:
         blocks.append(para(f"Newest {len(shown)} of {len(series.points)} reports:"))
     for p in shown:
         parts: list[Span | str] = [f"{point_date(p)} · {p.shown} · {p.source} · "]
-        url = _link(p.url)
+        url = web_link(p.url)
         parts.append(span("link", url=url) if url else (p.url or "no link"))
         blocks.append(item(*parts))
     return reply(*blocks, image=image)
 
 
-async def track(req: Request, svc: Services) -> Reply:
-    prefix = "/nkwatch " if req.platform == "slack" else "/"
+async def cmd_track(req: Request, svc: Services) -> Reply:
+    prefix = req.prefix
 
     def load() -> list[Series]:
         with svc.sessions() as session:

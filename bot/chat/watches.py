@@ -11,18 +11,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.commands import (
-    Block,
-    Reply,
-    Request,
-    Services,
-    SubscriptionView,
-    error_reply,
-    item,
-    para,
-    reply,
-    span,
-)
+from bot.chat.reply import Block, Reply, error_reply, item, para, reply, span
+from bot.chat.services import Request, Services, SubscriptionView
 from bot.figures.alerts import resolve_watch
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Series, find_series
@@ -30,13 +20,9 @@ from storage import subscriptions as subs_store
 from storage import watches as watch_store
 from storage.db import transaction
 
-__all__ = ["watch_command"]
+__all__ = ["cmd_watches", "watch_command"]
 
 WATCH_MODE = "watch"
-
-
-def _prefix(req: Request) -> str:
-    return "/nkwatch " if req.platform == "slack" else "/"
 
 
 def _series_query(args: str) -> str:
@@ -78,7 +64,7 @@ def _load(req: Request, svc: Services) -> tuple[list[Series], _Listing]:
 
 
 def _listing_reply(req: Request, listing: _Listing) -> Reply:
-    p = _prefix(req)
+    p = req.prefix
     if not listing.watched:
         return reply(
             para("This chat watches no tracked figure."),
@@ -100,7 +86,7 @@ def _listing_reply(req: Request, listing: _Listing) -> Reply:
 
 
 async def _subscribe(req: Request, svc: Services, query: str) -> Reply:
-    p = _prefix(req)
+    p = req.prefix
     found, listing = await asyncio.to_thread(_load, req, svc)
     if not query:
         return _listing_reply(req, listing)
@@ -150,7 +136,7 @@ async def _subscribe(req: Request, svc: Services, query: str) -> Reply:
 
 
 async def _unsubscribe(req: Request, svc: Services, query: str) -> Reply:
-    p = _prefix(req)
+    p = req.prefix
     if not query:
         return error_reply(f"Usage: unsubscribe track NAME; {p}watches lists this chat's watches.")
 
@@ -199,3 +185,7 @@ async def watch_command(action: str, req: Request, svc: Services) -> Reply:
         return await _unsubscribe(req, svc, _series_query(req.args))
     _, listing = await asyncio.to_thread(_load, req, svc)
     return _listing_reply(req, listing)
+
+
+async def cmd_watches(req: Request, svc: Services) -> Reply:
+    return await watch_command("list", req, svc)
