@@ -114,13 +114,6 @@ def list_article_claims(session: Session, *, article_id: int) -> Sequence[Claim]
     ).all()
 
 
-def verdict_counts(session: Session, *, article_id: int | None = None) -> dict[str, int]:
-    query = select(Claim.verdict, func.count()).group_by(Claim.verdict)
-    if article_id is not None:
-        query = query.where(Claim.article_id == article_id)
-    return {str(verdict): int(count) for verdict, count in session.execute(query).all()}
-
-
 def verdict_counts_by_article(
     session: Session, *, article_ids: Sequence[int]
 ) -> dict[int, dict[str, int]]:

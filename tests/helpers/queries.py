@@ -194,3 +194,10 @@ def list_alerts(session: Session, *, subscription_id: int | None = None) -> Sequ
     if subscription_id is not None:
         query = query.where(SeriesAlert.subscription_id == subscription_id)
     return session.scalars(query).all()
+
+
+def verdict_counts(session: Session, *, article_id: int | None = None) -> dict[str, int]:
+    query = select(Claim.verdict, func.count()).group_by(Claim.verdict)
+    if article_id is not None:
+        query = query.where(Claim.article_id == article_id)
+    return {str(verdict): int(count) for verdict, count in session.execute(query).all()}

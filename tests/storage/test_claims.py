@@ -57,7 +57,7 @@ def test_add_and_list_claims_with_verdicts(db: Database) -> None:
         assert rows[0].changes == [{"what": "days", "old": "2 days", "new": "three days"}]
         assert rows[0].matched_claim_id == first_id
         assert rows[1].attrs == {"actors": ["kim"]}
-        assert claim_store.verdict_counts(s) == {"new": 1, "updated": 1}
+        assert queries.verdict_counts(s) == {"new": 1, "updated": 1}
         assert queries.count_claims(s) == 2
 
 
