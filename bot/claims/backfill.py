@@ -56,7 +56,7 @@ def backfill(
     fresh = set(claim_ids)
     later: set[int] = set()
     hits = engine.index.search_many(texts, BACKFILL_HITS + 1, query_vecs=vecs)
-    found = engine._provenance(session, [h.claim_id for row in hits for h in row])
+    found = engine.provenance(session, [h.claim_id for row in hits for h in row])
     for row_hits in hits:
         for hit in row_hits:
             cand = found.get(hit.claim_id)
@@ -84,7 +84,7 @@ def backfill(
             exclude_article=row.article_id,
             before=Moment(at, row.article_id),
         )
-        verdict = engine._judge(extracted.get(row.id) or stored_claim(row), candidates)
+        verdict = engine.judge(extracted.get(row.id) or stored_claim(row), candidates)
         best = verdict.matches[0].candidate if verdict.status != "new" else None
         if best is None or best.claim_id not in fresh:
             continue
@@ -115,7 +115,7 @@ def backfill(
             new_root_claim_id=new.root_claim_id,
             reason=reason,
         )
-        engine._prov_cache.pop(claim_id, None)
+        engine.forget_claims([claim_id])
     log.info("backfill: %d later claims corrected (%s)", len(before), reason)
     return len(before)
 
@@ -169,6 +169,5 @@ def rechain(
         if new_root != row.root_claim_id:
             moved[row.claim_id] = (row.root_claim_id, new_root)
     claim_store.set_roots(session, roots={cid: new for cid, (_, new) in moved.items()})
-    for cid in moved:
-        engine._prov_cache.pop(cid, None)
+    engine.forget_claims(moved)
     return moved

@@ -8,7 +8,7 @@ as it stores new claims, so `/claim` never rebuilds anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -95,7 +95,7 @@ class ClaimEngine:
         self.lexicon = lexicon
         self.encoder = encoder
         self.tokens = TokenSets(lexicon)
-        self._judge: JudgeFn = judge or partial(
+        self.judge: JudgeFn = judge or partial(
             judge_claim,
             lexicon=lexicon,
             params=params or JudgeParams(),
@@ -219,8 +219,19 @@ class ClaimEngine:
                     session,
                     embeddings={ids[i]: to_bytes(fresh[j]) for j, i in enumerate(missing)},
                 )
-        self.index.add_many(ids, texts, embeddings=vecs, published=[r.published for r in rows])
-        self._indexed_up_to = max(self._indexed_up_to, ids[-1])
+        self.add_to_index(ids, texts, embeddings=vecs, published=[r.published for r in rows])
+
+    def add_to_index(
+        self,
+        claim_ids: Sequence[int],
+        texts: Sequence[str],
+        *,
+        embeddings: NDArray[np.float32] | None,
+        published: Sequence[datetime | None],
+    ) -> None:
+        """Index stored claims; a later catch-up starts after the highest id seen."""
+        self.index.add_many(claim_ids, texts, embeddings=embeddings, published=published)
+        self._indexed_up_to = max(self._indexed_up_to, *claim_ids)
 
     # -- retrieval -----------------------------------------------------------------------
 
@@ -242,10 +253,10 @@ class ClaimEngine:
         extra = 10 if exclude_article is not None else 0
         fetch = k * LATE_FETCH if before is not None else k
         hits = self.index.search(text, fetch + extra, query_vec=query_vec)
-        found = self._provenance(session, [h.claim_id for h in hits])
+        found = self.provenance(session, [h.claim_id for h in hits])
         return from_hits(hits, found, k=k, exclude_article=exclude_article, before=before)
 
-    def _provenance(self, session: Session, claim_ids: Sequence[int]) -> dict[int, Candidate]:
+    def provenance(self, session: Session, claim_ids: Sequence[int]) -> dict[int, Candidate]:
         """Stored claims by id as candidates, from the cache or one query for the misses.
 
         A stored claim's text, attributes, source, event and root never change after it is
@@ -275,7 +286,7 @@ class ClaimEngine:
         claim = ExtractedClaim(text=text, position=0, attrs=attrs)
         with self.sessions() as session:
             candidates = self.retrieve(session, text, k=max(CANDIDATES, top))
-        verdict = self._judge(claim, candidates)
+        verdict = self.judge(claim, candidates)
         return replace(verdict, matches=rank_matches(verdict, candidates, top))
 
     # -- ingest --------------------------------------------------------------------------
@@ -298,7 +309,7 @@ class ClaimEngine:
         # story older than stored ones over-fetches, as later hits are not its candidates
         fetch = CANDIDATES * LATE_FETCH if late else CANDIDATES
         hits = self.index.search_many(texts, fetch, query_vecs=vecs)
-        found = self._provenance(session, [h.claim_id for row in hits for h in row])
+        found = self.provenance(session, [h.claim_id for row in hits for h in row])
         verdicts: list[Verdict] = []
         rows: list[Claim] = []
         story: list[StoryEvent] = []  # events this article's claims opened or joined
@@ -307,7 +318,7 @@ class ClaimEngine:
             candidates = from_hits(
                 hits[i], found, k=CANDIDATES, exclude_article=article.id, before=moment
             )
-            verdict = self._judge(claim, candidates)
+            verdict = self.judge(claim, candidates)
             event = event_for(session, story, claim, verdict, published)
             best = verdict.matches[0].candidate if verdict.matches else None
             matched = best if verdict.status != "new" else None
@@ -332,13 +343,9 @@ class ClaimEngine:
         session.flush()  # the article's events and claims in one round of inserts
         stored_ids = [row.id for row in rows]
         if stored_ids:
-            self.index.add_many(
-                stored_ids,
-                texts,
-                embeddings=vecs,
-                published=[published] * len(stored_ids),
+            self.add_to_index(
+                stored_ids, texts, embeddings=vecs, published=[published] * len(stored_ids)
             )
-            self._indexed_up_to = max(self._indexed_up_to, *stored_ids)
             if late:
                 backfill_mod.backfill(
                     self,
@@ -396,9 +403,14 @@ class ClaimEngine:
 
         (Their index entries stay but find no provenance, so retrieval skips them.)
         """
-        stale = [cid for cid, cand in self._prov_cache.items() if cand.article_id == article_id]
-        for cid in stale:
-            del self._prov_cache[cid]
+        self.forget_claims(
+            [cid for cid, cand in self._prov_cache.items() if cand.article_id == article_id]
+        )
+
+    def forget_claims(self, claim_ids: Iterable[int]) -> None:
+        """Stop serving these claims' provenance from cache (their verdict or root moved)."""
+        for cid in claim_ids:
+            self._prov_cache.pop(cid, None)
 
     # -- knowledge base import --------------------------------------------------------
 

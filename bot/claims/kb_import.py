@@ -132,13 +132,12 @@ def import_claims(
             claim_store.set_embeddings(
                 session, embeddings={c.id: to_bytes(vecs[i]) for i, c in enumerate(added)}
             )
-        engine.index.add_many(
+        engine.add_to_index(
             [c.id for c in added],
             texts,
             embeddings=vecs,
             published=[c.first_seen_at for c in added],
         )
-        engine._indexed_up_to = max(engine._indexed_up_to, *(c.id for c in added))
         added_total += len(added)
         if judge:
             judge_imported(engine, session, added, vecs, now=now)
@@ -162,7 +161,7 @@ def judge_imported(
         moment = Moment(claim.first_seen_at)
         vec = None if vecs is None else vecs[position[claim.id]]
         candidates = engine.retrieve(session, claim.text, query_vec=vec, before=moment)
-        verdict = engine._judge(stored_claim(claim), candidates)
+        verdict = engine.judge(stored_claim(claim), candidates)
         if verdict.status != "new":
             best = verdict.matches[0].candidate
             claim.verdict = verdict.status
