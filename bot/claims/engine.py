@@ -27,13 +27,14 @@ from bot.claims.index import (
     lexicon_fingerprint,
     text_check,
 )
-from bot.claims.judge import JudgeParams, TokenSets
+from bot.claims.judge import JudgeParams
 from bot.claims.judge import judge as judge_claim
 from bot.claims.lexicon import Lexicon, load_lexicon
 from bot.claims.pairs import PairScorer, load_pair_scorer
 from bot.claims.semantic import Encoder, from_bytes, load_encoder, to_bytes
 from bot.claims.story_events import StoryEvent, event_for
 from bot.claims.timeline import Moment, story_time
+from bot.claims.token_overlap import TokenSets
 from bot.claims.types import Candidate, ExtractedClaim, Verdict
 from storage import claims as claim_store
 from storage import events as event_store

@@ -21,7 +21,7 @@ from bot.claims.figures import figures
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import analyze, prepare
 from bot.claims.types import Attributes, ExtractedClaim, StoryContext
-from bot.corpus.cleaning import NOT_VERB_ING
+from bot.claims.word_lists import NOT_VERB_ING
 
 __all__ = [
     "extract",
