@@ -21,7 +21,7 @@ from bot.claims.figures import figures
 from bot.claims.lexicon import Lexicon
 from bot.claims.normalize import analyze, prepare
 from bot.claims.types import Attributes, ExtractedClaim, StoryContext
-from bot.claims.word_lists import NOT_VERB_ING
+from bot.claims.word_lists import COMMON_AUXILIARIES, NOT_VERB_ING
 
 __all__ = [
     "extract",
@@ -102,22 +102,9 @@ _BOILERPLATE = re.compile(
 )
 _AUXILIARIES = frozenset(
     [
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
+        *COMMON_AUXILIARIES,
         "being",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "could",
         "can",
-        "may",
-        "might",
         "must",
         "shall",
         "should",

@@ -41,7 +41,6 @@ class Lexicon:
     """Compiled, read-only lexicon; build it with :func:`load_lexicon` or :func:`parse_lexicon`."""
 
     phrases: Mapping[tuple[str, ...], Entry]
-    max_phrase: int
     units: Mapping[tuple[str, ...], str]
     max_unit: int
     numbers: Mapping[str, int]
@@ -135,7 +134,6 @@ def parse_lexicon(data: Mapping[str, Any]) -> Lexicon:
     return Lexicon(
         starts=MappingProxyType({k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}),
         phrases=MappingProxyType(phrases),
-        max_phrase=max((len(k) for k in phrases), default=1),
         units=MappingProxyType(units),
         max_unit=max((len(k) for k in units), default=1),
         numbers=MappingProxyType(numbers),

@@ -6,7 +6,13 @@ the other way round.
 
 from __future__ import annotations
 
-__all__ = ["ISE_EXCEPTIONS", "NOT_VERB_ING", "OUR_EXCEPTIONS", "STOPWORDS"]
+__all__ = ["COMMON_AUXILIARIES", "ISE_EXCEPTIONS", "NOT_VERB_ING", "OUR_EXCEPTIONS", "STOPWORDS"]
+
+# Auxiliary verbs every rule looking for a sentence's main verb skips (each rule adds its own).
+COMMON_AUXILIARIES = (
+    "is", "are", "was", "were", "be", "been", "has", "have", "had", "will", "would", "could",
+    "may", "might",
+)  # fmt: skip
 
 # Words dropped from normalised tokens: they carry no fact of their own.
 STOPWORDS = frozenset(
