@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from bot.claims.normalize import raw_words, word_key
+from bot.errors import ConfigError
 
 EntityKind = Literal["actor", "weapon", "place", "synonym"]
 _ID_RE = re.compile(r"^[a-z0-9]+$")
@@ -23,7 +24,7 @@ _ID_RE = re.compile(r"^[a-z0-9]+$")
 DEFAULT_LEXICON_PATH = Path(__file__).resolve().parents[1] / "config" / "lexicon.toml"
 
 
-class LexiconError(ValueError):
+class LexiconError(ConfigError, ValueError):
     """The lexicon file is malformed; the message names the entry."""
 
 
