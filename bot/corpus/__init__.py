@@ -12,7 +12,6 @@ from bot.corpus.cleaning import CleanedText, clean_page
 from bot.errors import InternalError
 
 CORPUS_DIR = Path(__file__).resolve().parent
-MANIFEST = CORPUS_DIR / "manifest.toml"
 
 
 class CorpusError(InternalError):
