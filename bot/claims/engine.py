@@ -3,6 +3,10 @@
 Built once per process (``ClaimEngine.from_settings``): it loads the lexicon, the optional
 sentence encoder and the retrieval index over every stored claim, then keeps the index current
 as it stores new claims, so `/claim` never rebuilds anything.
+
+The steps it drives live beside it: ``candidates`` (index hits as judge candidates),
+``timeline`` (what may repeat what), ``story_events`` (which event a claim reports),
+``backfill`` (judging again after a late story) and ``kb_import`` (external knowledge bases).
 """
 
 from __future__ import annotations
