@@ -31,6 +31,8 @@ BACKFILL_HITS = 10  # later claims per claim of a late story that are judged aga
 
 @dataclass(frozen=True, slots=True)
 class ChainState:
+    """A claim's verdict, match and root before backfill changed them (for its correction)."""
+
     verdict: str | None
     matched: int | None
     root: int | None

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from bot.claims.index import Hit
-from bot.claims.timeline import Moment
 from bot.claims.types import Attributes, Candidate, ExtractedClaim, Match, Verdict
-from storage import claims as claim_store
-from storage.models import Claim
+
+if TYPE_CHECKING:
+    from bot.claims.index import Hit
+    from bot.claims.timeline import Moment
+    from storage.claims import ClaimProvenance
+    from storage.models import Claim
 
 
 def retrieval_score(candidate: Candidate) -> float:
@@ -20,7 +23,7 @@ def retrieval_score(candidate: Candidate) -> float:
     return 0.7 * candidate.semantic + 0.3 * candidate.lexical
 
 
-def from_provenance(prov: claim_store.ClaimProvenance) -> Candidate:
+def from_provenance(prov: ClaimProvenance) -> Candidate:
     """A stored claim as a candidate, before retrieval gives it scores."""
     return Candidate(
         claim_id=prov.claim_id,
@@ -62,6 +65,7 @@ def from_hits(
 
 
 def stored_claim(row: Claim) -> ExtractedClaim:
+    """A stored claim as the judge takes it, when its story's extraction is not at hand."""
     return ExtractedClaim(
         text=row.text, position=row.position, attrs=Attributes.from_json(row.attrs)
     )
