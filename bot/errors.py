@@ -5,13 +5,18 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     NkwatchError                      base; ``exit_code`` follows sysexits(3)
     ├── UserError                     the user's input or configuration: fix it and rerun
     │   ├── ConfigError        78     a setting or configuration file (EX_CONFIG)
+    │   │   ├── LexiconError          the lexicon file (``bot.claims.lexicon``)
+    │   │   ├── IndexDirError         an index directory that holds something else
     │   │   ├── MissingTokenError     no Telegram bot token (``bot.telegram.app``)
     │   │   └── SlackConfigError      Slack settings it cannot start with (``bot.slack.config``)
     │   ├── InputError         65     data given on the command line or stdin (EX_DATAERR)
-    │   └── FeedRejectedError  65     a feed /addfeed refuses (bot.chat.services); a chat reply
+    │   │   ├── StreamError           an eval stream file (``bot.claims.streams``)
+    │   │   └── LabelledFileError     a labelled claims file (``bot.claims.evaluation``)
+    │   └── FeedRejectedError  65     a feed /addfeed refuses (``bot.chat.services``); a chat reply
     ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
     │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
     │   ├── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)
+    │   ├── SemanticUnavailableError  semantic = "on" but the model or its libraries are missing
     │   ├── DeliveryError             a chat platform did not take a message (``Sender.send``)
     │   │   ├── RetryableError        not now (flood limit, busy, no connection): try again later
     │   │   ├── PermanentError        the chat cannot receive anything: deactivate it
@@ -20,6 +25,8 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     │   │   └── ChatMovedError        the chat has a new id: send to that one
     │   └── MarkRefusedError          an outbox row is no longer ours (``bot.pacing``; caught there)
     └── InternalError          70     a bug in nkwatch (EX_SOFTWARE); any unexpected exception
+        ├── PairScorerError           the bundled pair-scorer coefficients do not fit the code
+        └── CorpusError               the bundled seed corpus is missing or malformed
 
 ``as_nkwatch_error`` maps what libraries raise (SQLAlchemy's connection errors) into the tree;
 anything it does not know is an ``InternalError``, whose traceback ``-v`` shows. The outbox loop

@@ -15,7 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.claims.engine import ClaimEngine, story_time
+from bot.claims.engine import ClaimEngine
+from bot.claims.timeline import story_time
 from bot.claims.types import Verdict
 from bot.corpus import load_seed_corpus
 from bot.corpus.seed import seed_database

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import click
 
 from bot.chat.inputs import MAX_CLAIM_CHARS, check_text
-from bot.claims.engine import ClaimEngine, ImportReport, KbRow, parse_kb_line
+from bot.claims.engine import ClaimEngine
 from bot.claims.evaluation import (
     LabelledFileError,
     Prediction,
@@ -27,6 +27,7 @@ from bot.claims.evaluation import (
     parse_gold,
     seed_prefix,
 )
+from bot.claims.kb_import import ImportReport, KbRow, parse_kb_line
 from bot.claims.lexicon import LexiconError
 from bot.claims.semantic import SemanticUnavailableError
 from bot.claims.streams import StreamError, format_stream_report, load_stream, score_stream

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from bot.claims.extract import date_explicitness
+from bot.claims.dates import date_explicitness
 from bot.claims.types import Attributes, Candidate, Change, DateRef, ExtractedClaim, Quantity
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.claims.types import Status
+from bot.errors import InputError
 
 __all__ = [
     "ClassScores",
@@ -28,7 +29,7 @@ __all__ = [
 LABELS: tuple[Status, ...] = ("repeated", "updated", "new")
 
 
-class LabelledFileError(ValueError):
+class LabelledFileError(InputError, ValueError):
     """A line of the labelled file is malformed; the message names the line."""
 
 

@@ -15,179 +15,21 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.claims import figure_words as fw
+from bot.claims.number_reading import Num, Tok, number_at, tokenize, word_at
 from bot.claims.types import Quantity
 
 __all__ = ["figures", "format_figure", "format_number"]
 
-# ------------------------------------------------------------------------------ tokens
 
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    text: str
-    lower: str
-    kind: str  # num | word | punct
-    start: int
-    end: int
-    value: float | None = None
-    suffix: str = ""
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    for m in fw.TOKEN_RE.finditer(text):
-        if m.group("num"):
-            digits = m.group("num")
-            out.append(
-                _Tok(
-                    m.group(0),
-                    m.group(0).lower(),
-                    "num",
-                    m.start(),
-                    m.end(),
-                    float(digits.replace(",", "")),
-                    (m.group("suf") or "").lower(),
-                )
-            )
-        elif m.group("word"):
-            out.append(_Tok(m.group(0), m.group(0).lower(), "word", m.start(), m.end()))
-        else:
-            out.append(_Tok(m.group(0), m.group(0), "punct", m.start(), m.end()))
-    return out
-
-
-def _word(toks: list[_Tok], i: int) -> str:
-    return toks[i].lower if 0 <= i < len(toks) and toks[i].kind != "num" else ""
-
-
-# ------------------------------------------------------------------------------ numbers
-
-
-@dataclass(slots=True)
-class _Num:
-    start: int  # token index of the first token
-    end: int  # token index past the last token
-    value: float
-    low: float | None = None
-    high: float | None = None
-    unit: str = ""  # set by a symbol or suffix: "$1.5bn", "240mm", "5%"
-    year_like: bool = False
-    vague: bool = False  # "thousands of": "of" belongs to the number
-
-
-def _scale_after(toks: list[_Tok], j: int) -> tuple[float, int]:
-    """Multiply by scale words that follow ("1.5 million", "two hundred thousand")."""
-    factor = 1.0
-    while _word(toks, j) in fw.SCALES:
-        factor *= fw.SCALES[_word(toks, j)]
-        j += 1
-    return factor, j
-
-
-def _words_number(toks: list[_Tok], i: int) -> _Num | None:
-    """A number spelled in words: "three million", "twenty-two", "a dozen", "tens of thousands"."""
-    w = _word(toks, i)
-    if w in ("a", "an") and _word(toks, i + 1) in (*fw.SCALES, "dozen"):
-        factor = 12.0 if _word(toks, i + 1) == "dozen" else fw.SCALES[_word(toks, i + 1)]
-        scale, j = _scale_after(toks, i + 2)
-        return _Num(i, j, factor * scale)
-    if w == "half" and _word(toks, i + 1) == "a" and _word(toks, i + 2) in fw.SCALES:
-        scale, j = _scale_after(toks, i + 2)
-        return _Num(i, j, 0.5 * scale)
-    if w in fw.FEW or (w == "a" and _word(toks, i + 1) in fw.FEW):
-        k = i + 1 if w in fw.FEW else i + 2
-        lo_f, hi_f = fw.FEW[_word(toks, k - 1)]
-        if _word(toks, k) == "of":
-            k += 1
-        if _word(toks, k) in ("dozen", *fw.SCALES):
-            mag = 12.0 if _word(toks, k) == "dozen" else float(fw.SCALES[_word(toks, k)])
-            scale, j = _scale_after(toks, k + 1)
-            return _Num(i, j, lo_f * mag * scale, lo_f * mag * scale, hi_f * mag * scale)
-        return None
-    if w in fw.VAGUE:
-        lo_f, hi_f, mag = fw.VAGUE[w]
-        lo, hi, j = lo_f * mag, hi_f * mag, i + 1
-        # "tens of thousands": the tail multiplies, the head keeps its spread
-        while _word(toks, j) == "of" and _word(toks, j + 1) in fw.VAGUE:
-            tail = fw.VAGUE[_word(toks, j + 1)][2]
-            lo, hi, j = lo * tail, hi * tail, j + 2
-        return _Num(i, j, lo, lo, hi, vague=True)
-    if w not in fw.SMALL and w != "dozen":
-        return None
-    total, current, j = 0.0, 0.0, i
-    while True:
-        w = _word(toks, j)
-        if w in fw.SMALL:
-            current += fw.SMALL[w]
-        elif w == "dozen":
-            current = (current or 1) * 12
-        elif w == "hundred":
-            current = (current or 1) * 100
-        elif w in fw.SCALES:
-            total += (current or 1) * fw.SCALES[w]
-            current = 0.0
-        elif w == "-" and _word(toks, j + 1) in fw.SMALL and j > i:
-            pass  # "twenty-two"
-        elif w == "and" and _word(toks, j - 1) in ("hundred", *fw.SCALES) and _word(toks, j + 1):
-            if _word(toks, j + 1) not in fw.SMALL:
-                break
-        else:
-            break
-        j += 1
-    if toks[j - 1].lower in ("-", "and"):
-        j -= 1
-    return _Num(i, j, total + current)
-
-
-def _digits_number(toks: list[_Tok], i: int) -> _Num | None:
-    tok = toks[i]
-    if tok.value is None:
-        return None
-    value, unit, suffix = tok.value, "", tok.suffix
-    if suffix in ("st", "nd", "rd", "th"):
-        return None  # "70th anniversary"
-    if suffix in fw.SHORT_SCALES:
-        value *= fw.SHORT_SCALES[suffix]
-    elif suffix == "m" and _word(toks, i - 1) == "$":
-        value *= 10**6
-    elif suffix in fw.ATTACHED or suffix in fw.UNIT_OF:
-        unit = fw.ATTACHED.get(suffix) or fw.UNIT_OF[suffix]
-    elif suffix:
-        return None  # "3D", "5G": names, not counts
-    scale, j = _scale_after(toks, i + 1)
-    value *= scale
-    start = i
-    if _word(toks, i - 1) == "$":
-        unit, start = "usd", i - 1
-    if _word(toks, j) == "%":
-        unit, j = "percent", j + 1
-    year_like = (
-        not suffix
-        and "," not in tok.text
-        and scale == 1
-        and value == int(value)
-        and fw.YEAR_MIN <= value <= fw.YEAR_MAX
-    )
-    return _Num(start, j, value, unit=unit, year_like=year_like)
-
-
-def _number_at(toks: list[_Tok], i: int) -> _Num | None:
-    if toks[i].kind == "num":
-        return _digits_number(toks, i)
-    if toks[i].kind == "word":
-        return _words_number(toks, i)
-    return None
-
-
-def _is_excluded(toks: list[_Tok], num: _Num) -> bool:
+def _is_excluded(toks: list[Tok], num: Num) -> bool:
     """Numbers that are names or dates: "Hwasong-19", "No. 3", "August 21", "21 August"."""
     i = num.start
-    prev, prev2 = _word(toks, i - 1), _word(toks, i - 2)
+    prev, prev2 = word_at(toks, i - 1), word_at(toks, i - 2)
     if prev == "-" and i >= 2 and toks[i - 1].start == toks[i - 2].end:
         return toks[i - 2].kind == "word"  # a model name, or a year ("mid-2022")
     if prev in ("no", "number", "resolution", "article", "#", "pm", "am") or prev in fw.MONTHS:
         return True
-    nxt = _word(toks, num.end)
+    nxt = word_at(toks, num.end)
     if nxt in fw.MONTHS or nxt == ":":
         return True
     if prev in fw.DETERMINERS and toks[i].kind == "word" and num.value < 20:
@@ -195,16 +37,16 @@ def _is_excluded(toks: list[_Tok], num: _Num) -> bool:
     return prev == "." and prev2 in fw.MONTHS
 
 
-def _range_after(toks: list[_Tok], num: _Num, between: bool) -> _Num:
+def _range_after(toks: list[Tok], num: Num, between: bool) -> Num:
     """Widen ``num`` into a range: "10,000-12,000", "3 to 5 million", "between 3,000 and 5,000"."""
     j = num.end
-    joiner = _word(toks, j)
+    joiner = word_at(toks, j)
     allowed = ("and",) if between else ("-", "to", "or")
     if joiner not in allowed or j + 1 >= len(toks):
         return num
-    if joiner == "to" and _word(toks, num.start - 1) == "from":
+    if joiner == "to" and word_at(toks, num.start - 1) == "from":
         return num  # "rose from 1,000 to 5,000": two figures, not a range
-    other = _number_at(toks, j + 1)
+    other = number_at(toks, j + 1)
     if other is None or other.year_like != num.year_like or other.vague or num.vague:
         return num
     lo, hi = num.value, other.value
@@ -215,32 +57,32 @@ def _range_after(toks: list[_Tok], num: _Num, between: bool) -> _Num:
             lo *= scale
     if hi <= lo:
         return num
-    return _Num(num.start, other.end, lo, lo, hi, unit=num.unit or other.unit)
+    return Num(num.start, other.end, lo, lo, hi, unit=num.unit or other.unit)
 
 
 # ------------------------------------------------------------------------------ units
 
 
-def _unit_word(toks: list[_Tok], k: int) -> tuple[str, int] | None:
+def _unit_word(toks: list[Tok], k: int) -> tuple[str, int] | None:
     """The canonical unit a word (or word pair) at ``k`` names, and the index of its last word."""
-    pair = (_word(toks, k), _word(toks, k + 1))
+    pair = (word_at(toks, k), word_at(toks, k + 1))
     if pair in fw.UNIT_PAIRS:
         return fw.UNIT_PAIRS[pair], k + 1
-    unit = fw.UNIT_OF.get(_word(toks, k))
+    unit = fw.UNIT_OF.get(word_at(toks, k))
     return (unit, k) if unit else None
 
 
-def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int]] | None:
+def _head_after(toks: list[Tok], j: int, num: Num) -> tuple[str, int, list[int]] | None:
     """The counted noun after a number: (unit, index of its last word, modifier indices)."""
     j = _skip_calibre(toks, j)
-    if _word(toks, j) == "-":
+    if word_at(toks, j) == "-":
         j += 1  # "240-millimetre", "20-percent"
     measure = _unit_word(toks, j)
     if measure is not None and measure[0] in fw.MEASURES:
         return measure[0], measure[1], []  # "a 240-millimetre launcher" measures, not counts
-    if _word(toks, j) == "of" and (num.vague or num.value >= 10):
+    if word_at(toks, j) == "of" and (num.vague or num.value >= 10):
         j += 1  # "thousands of troops", "12,000 of its soldiers"
-        while _word(toks, j) in fw.DETERMINERS:
+        while word_at(toks, j) in fw.DETERMINERS:
             j += 1
     mods: list[int] = []
     head: tuple[str, int] | None = None
@@ -248,7 +90,7 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
     while k < len(toks) and len(mods) <= 3:
         tok = toks[k]
         if tok.kind != "word" or tok.lower in fw.STOP:
-            if tok.lower == "-" and head is None and _word(toks, k + 1):
+            if tok.lower == "-" and head is None and word_at(toks, k + 1):
                 k += 1  # "long-range missiles"
                 continue
             break
@@ -275,21 +117,21 @@ def _head_after(toks: list[_Tok], j: int, num: _Num) -> tuple[str, int, list[int
     return None
 
 
-def _skip_calibre(toks: list[_Tok], j: int) -> int:
+def _skip_calibre(toks: list[Tok], j: int) -> int:
     """Past a calibre right after a count: "three million 152-millimetre shells", "20 240mm"."""
     if j >= len(toks) or toks[j].kind != "num":
         return j
     suffix = toks[j].suffix
     if suffix and (fw.ATTACHED.get(suffix) or fw.UNIT_OF.get(suffix)) in fw.LENGTHS:
         return j + 1
-    k = j + 2 if _word(toks, j + 1) == "-" else j + 1
+    k = j + 2 if word_at(toks, j + 1) == "-" else j + 1
     measure = _unit_word(toks, k)
     if measure is not None and measure[0] in fw.LENGTHS:
         return measure[1] + 1
     return j
 
 
-def _unit_soon(toks: list[_Tok], k: int) -> bool:
+def _unit_soon(toks: list[Tok], k: int) -> bool:
     """Whether a unit noun follows within two plain words (a modifier run, not a clause)."""
     for j in (k, k + 1):
         if toks[j].kind != "word" if j < len(toks) else True:
@@ -301,17 +143,17 @@ def _unit_soon(toks: list[_Tok], k: int) -> bool:
     return False
 
 
-def _casualty_after(toks: list[_Tok], k: int) -> bool:
+def _casualty_after(toks: list[Tok], k: int) -> bool:
     """Whether the words after a count of people say they were killed or wounded."""
-    while _word(toks, k) in ("have", "has", "had", "been", "were", "was", "are", "reportedly"):
+    while word_at(toks, k) in ("have", "has", "had", "been", "were", "was", "are", "reportedly"):
         k += 1
-    return _word(toks, k) in fw.HARMED
+    return word_at(toks, k) in fw.HARMED
 
 
-def _head_before(toks: list[_Tok], qual_start: int) -> tuple[str, int] | None:
+def _head_before(toks: list[Tok], qual_start: int) -> tuple[str, int] | None:
     """A figure stated after a link ("the number of containers ... is about 5,000")."""
     k = qual_start - 1
-    if _word(toks, k) not in fw.LINKS:
+    if word_at(toks, k) not in fw.LINKS:
         return None
     while k >= 0:
         found = _unit_word(toks, k)
@@ -323,14 +165,14 @@ def _head_before(toks: list[_Tok], qual_start: int) -> tuple[str, int] | None:
     return None
 
 
-def _object_after(toks: list[_Tok], k: int, unit: str) -> str:
+def _object_after(toks: list[Tok], k: int, unit: str) -> str:
     """What the counted things hold: "containers of munitions" -> "munitions"."""
-    if _word(toks, k + 1) != "of":
+    if word_at(toks, k + 1) != "of":
         return ""
     j = k + 2
     words: list[str] = []
     while j < len(toks) and len(words) < 3:
-        w = _word(toks, j)
+        w = word_at(toks, j)
         if toks[j].kind == "num" or w == "-" or fw.UNIT_OF.get(w) in fw.MEASURES:
             j += 1  # "rounds of 122 mm ammunition": the calibre is not the cargo
             continue
@@ -376,7 +218,7 @@ def _since(text: str) -> str:
 # ------------------------------------------------------------------------------ figures
 
 
-def _hedge(toks: list[_Tok], text: str, num: _Num) -> tuple[str, int]:
+def _hedge(toks: list[Tok], text: str, num: Num) -> tuple[str, int]:
     """The qualifier before a number and the token index where the figure's text starts."""
     at = toks[num.start].start
     window = max(0, at - 24)
@@ -392,22 +234,22 @@ def _hedge(toks: list[_Tok], text: str, num: _Num) -> tuple[str, int]:
 @dataclass(frozen=True, slots=True)
 class _Found:
     q_start: int  # first token of the figure's text (its qualifier)
-    num: _Num
+    num: Num
     unit: str
     qualifier: str
     head: int  # token index of the unit noun (before the number when named earlier)
 
 
-def _read_figure(toks: list[_Tok], text: str, num: _Num) -> tuple[_Found, bool]:
+def _read_figure(toks: list[Tok], text: str, num: Num) -> tuple[_Found, bool]:
     """Qualifier, range and unit around one number; the flag says whether a unit was found."""
     qualifier, q_start = _hedge(toks, text, num)
     num = _range_after(toks, num, between=qualifier == "between")
     if qualifier == "between":
         qualifier = ""
-    if _word(toks, num.end) == "or" and _word(toks, num.end + 1) in ("more", "so"):
-        qualifier = "at least" if _word(toks, num.end + 1) == "more" else "about"
+    if word_at(toks, num.end) == "or" and word_at(toks, num.end + 1) in ("more", "so"):
+        qualifier = "at least" if word_at(toks, num.end + 1) == "more" else "about"
         num.end += 2
-    elif _word(toks, num.end) == "+":
+    elif word_at(toks, num.end) == "+":
         qualifier, num.end = "at least", num.end + 1
     unit, head = num.unit, num.end - 1
     if not unit:
@@ -424,12 +266,12 @@ def _read_figure(toks: list[_Tok], text: str, num: _Num) -> tuple[_Found, bool]:
 def figures(sentence: str) -> list[Quantity]:
     """Every counted figure of one sentence, in order of appearance."""
     text = unicodedata.normalize("NFKC", sentence).translate(fw.CHAR_MAP)
-    toks = _tokens(text)
+    toks = tokenize(text)
     found: list[_Found] = []
     pending: list[_Found] = []  # bare numbers that may share the next figure's unit
     i = 0
     while i < len(toks):
-        num = _number_at(toks, i)
+        num = number_at(toks, i)
         if num is None or _is_excluded(toks, num):
             i += 1
             continue
@@ -443,7 +285,7 @@ def figures(sentence: str) -> list[Quantity]:
             continue
         # "from 1,000 to 5,000 containers": bare numbers joined to this one share its unit
         for p in pending:
-            gap = {_word(toks, k) for k in range(p.num.end, fig.q_start)}
+            gap = {word_at(toks, k) for k in range(p.num.end, fig.q_start)}
             if gap and gap <= {"to", "or", "and", ",", "from", "then"}:
                 found.append(_Found(p.q_start, p.num, fig.unit, p.qualifier, p.num.end - 1))
         pending = []
@@ -469,10 +311,10 @@ def figures(sentence: str) -> list[Quantity]:
     return out
 
 
-def _modifier_cargo(toks: list[_Tok], fig: _Found) -> str:
+def _modifier_cargo(toks: list[Tok], fig: _Found) -> str:
     """Cargo named before the unit: "6,700 munitions containers"."""
     for k in range(fig.num.end, fig.head):
-        cargo = fw.CARGO.get(_word(toks, k))
+        cargo = fw.CARGO.get(word_at(toks, k))
         if cargo:
             return cargo
     return ""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from bot.claims.word_lists import COMMON_AUXILIARIES
+
 __all__ = [
     "MAX_SPAN_DAYS",
     "SLACK_DAYS",
@@ -181,20 +183,7 @@ _STOP = frozenset(
 )
 _AUXILIARY = frozenset(
     [
-        "has",
-        "have",
-        "had",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "will",
-        "would",
-        "could",
-        "may",
-        "might",
+        *COMMON_AUXILIARIES,
         "also",
         "reportedly",
         "allegedly",

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import tantivy
 
+from bot.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -43,7 +45,7 @@ UNKNOWN_TIME = -(2**62)  # a claim without a publication time sorts before every
 K1, B = 1.2, 0.75  # tantivy's BM25 parameters
 
 
-class IndexDirError(RuntimeError):
+class IndexDirError(ConfigError, RuntimeError):
     """The index directory holds something that is not an nkwatch index."""
 
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from bot.claims.normalize import raw_words, word_key
+from bot.errors import ConfigError
 
 EntityKind = Literal["actor", "weapon", "place", "synonym"]
 _ID_RE = re.compile(r"^[a-z0-9]+$")
@@ -23,7 +24,7 @@ _ID_RE = re.compile(r"^[a-z0-9]+$")
 DEFAULT_LEXICON_PATH = Path(__file__).resolve().parents[1] / "config" / "lexicon.toml"
 
 
-class LexiconError(ValueError):
+class LexiconError(ConfigError, ValueError):
     """The lexicon file is malformed; the message names the entry."""
 
 
@@ -41,7 +42,6 @@ class Lexicon:
     """Compiled, read-only lexicon; build it with :func:`load_lexicon` or :func:`parse_lexicon`."""
 
     phrases: Mapping[tuple[str, ...], Entry]
-    max_phrase: int
     units: Mapping[tuple[str, ...], str]
     max_unit: int
     numbers: Mapping[str, int]
@@ -135,7 +135,6 @@ def parse_lexicon(data: Mapping[str, Any]) -> Lexicon:
     return Lexicon(
         starts=MappingProxyType({k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}),
         phrases=MappingProxyType(phrases),
-        max_phrase=max((len(k) for k in phrases), default=1),
         units=MappingProxyType(units),
         max_unit=max((len(k) for k in units), default=1),
         numbers=MappingProxyType(numbers),

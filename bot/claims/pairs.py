@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from bot.claims.semantic import Encoder, SemanticMode, SemanticUnavailableError, load_encoder
+from bot.errors import InternalError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -80,7 +81,7 @@ class PairScorer(Protocol):
     def score(self, pairs: Sequence[tuple[str, str]]) -> NDArray[np.float32]: ...
 
 
-class PairScorerError(RuntimeError):
+class PairScorerError(InternalError, RuntimeError):
     """The coefficient file is missing or does not fit ``PAIR_FEATURES``."""
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from bot.errors import PlatformError
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
     from tokenizers import Tokenizer
@@ -27,7 +29,7 @@ MODEL_DIM = 384
 VOCAB_PATH = Path(__file__).parent / "data" / "minilm_vocab.txt"
 
 
-class SemanticUnavailableError(RuntimeError):
+class SemanticUnavailableError(PlatformError, RuntimeError):
     """``semantic = "on"`` but the model or its libraries cannot be loaded."""
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
+from bot.errors import InputError
+
 __all__ = [
     "GOLD",
     "PREDICTED",
@@ -42,7 +44,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _SEED_REF = re.compile(r"^seed:\d{3}$")
 
 
-class StreamError(ValueError):
+class StreamError(InputError, ValueError):
     """The stream directory is malformed; the message names the file and line."""
 
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.corpus.cleaning import CleanedText, clean_page
+from bot.errors import InternalError
 
 CORPUS_DIR = Path(__file__).resolve().parent
-MANIFEST = CORPUS_DIR / "manifest.toml"
 
 
-class CorpusError(Exception):
+class CorpusError(InternalError):
     """The manifest or a seed file is missing or malformed."""
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from bot.claims.word_lists import NOT_VERB_ING
+
 # Lines at which the article is over: everything from here on is end matter.
 _END_MARKERS = re.compile(
     r"""^(?:
@@ -79,36 +81,6 @@ _SPAM_TOKEN = re.compile(
 _ENGLISH_WITH_MARKER = frozenset({"total", "totally", "totem", "totes", "potato", "tomato"})
 _SPINNER_BRACES = re.compile(r"\{([^{}\n]{1,40})\}")
 _SENTENCE_END = (".", "!", "?", "”", '"', "’", "'", ")", "…", ":")
-# Words ending in -ing that are not participles: a caption rule must not fire on them.
-NOT_VERB_ING = frozenset(
-    {
-        "during",
-        "according",
-        "including",
-        "following",
-        "regarding",
-        "concerning",
-        "considering",
-        "notwithstanding",
-        "being",
-        "nothing",
-        "something",
-        "anything",
-        "everything",
-        "morning",
-        "evening",
-        "building",
-        "king",
-        "thing",
-        "spring",
-        "wing",
-        "pyongyang",
-        "beijing",
-        "nanjing",
-        "bring",
-        "string",
-    }
-)
 _FINITE = frozenset(
     {
         "is",

@@ -8,16 +8,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.claims.engine import (
-    ClaimEngine,
-    KbRow,
-    parse_kb_line,
-    parse_published,
-    rank_matches,
-)
-from bot.claims.judge import TokenSets, main_clause
+from bot.claims.candidates import rank_matches
+from bot.claims.engine import ClaimEngine
+from bot.claims.kb_import import KbRow, parse_kb_line, parse_published
 from bot.claims.lexicon import load_lexicon
 from bot.claims.normalize import normalize_tokens
+from bot.claims.token_overlap import TokenSets, main_clause
 from bot.claims.types import Attributes, Candidate, Match, Verdict
 from bot.settings import Settings
 from storage import articles as article_store

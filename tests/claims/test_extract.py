@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.claims.dates import date_explicitness
 from bot.claims.extract import (
-    date_explicitness,
     extract,
     extract_attributes,
     is_assertion,

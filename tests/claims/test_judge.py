@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.claims.extract import extract_attributes
-from bot.claims.judge import JudgeParams, judge, main_clause, score_candidates
+from bot.claims.judge import JudgeParams, judge, score_candidates
 from bot.claims.lexicon import Lexicon, load_lexicon
+from bot.claims.token_overlap import main_clause
 from bot.claims.types import Candidate, ExtractedClaim
 
 STORED_AT = datetime(2023, 8, 7, tzinfo=UTC)

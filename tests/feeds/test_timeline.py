@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from bot.claims.engine import ClaimEngine, KbRow
+from bot.claims.engine import ClaimEngine
+from bot.claims.kb_import import KbRow
 from bot.feeds.cli import feeds_group, poll_command
 from storage.models import Article, Claim, Feed
 from tests.feeds.test_commands import App, run, write_feeds
