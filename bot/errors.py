@@ -8,15 +8,22 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     │   │   ├── LexiconError          the lexicon file (``bot.claims.lexicon``)
     │   │   ├── IndexDirError         an index directory that holds something else
     │   │   ├── MissingTokenError     no Telegram bot token (``bot.telegram.app``)
-    │   │   └── SlackConfigError      Slack settings it cannot start with (``bot.slack.config``)
+    │   │   ├── SlackConfigError      Slack settings it cannot start with (``bot.slack.config``)
+    │   │   ├── FeedConfigError       the default feed list (``bot.feeds.config``)
+    │   │   └── TopicsError           the topic lexicon for relevance (``bot.feeds.relevance``)
     │   ├── InputError         65     data given on the command line or stdin (EX_DATAERR)
     │   │   ├── StreamError           an eval stream file (``bot.claims.streams``)
-    │   │   └── LabelledFileError     a labelled claims file (``bot.claims.evaluation``)
+    │   │   ├── LabelledFileError     a labelled claims file (``bot.claims.evaluation``)
+    │   │   └── FeedAddError          ``feeds add`` refuses the URL (``bot.feeds.cli``)
     │   └── FeedRejectedError  65     a feed /addfeed refuses (``bot.chat.services``); a chat reply
     ├── PlatformError                 the machine or a service nkwatch depends on: not a bug
     │   ├── DatabaseUnavailableError  69  the database refused or cannot be reached (EX_UNAVAILABLE)
     │   ├── DatabaseFileError  73     a SQLite file that cannot be created or opened (EX_CANTCREAT)
     │   ├── SemanticUnavailableError  semantic = "on" but the model or its libraries are missing
+    │   ├── FetchError                a feed fetch failed; one line in the feed's error log
+    │   │   ├── UnsafeURLError        the host is or resolves to an address nkwatch must not reach
+    │   │   │   └── UnresolvableHostError  DNS gave no answer
+    │   │   └── BodyTooLargeError     the body passed the size cap (``bot.feeds.fetch``)
     │   ├── DeliveryError             a chat platform did not take a message (``Sender.send``)
     │   │   ├── RetryableError        not now (flood limit, busy, no connection): try again later
     │   │   ├── PermanentError        the chat cannot receive anything: deactivate it
@@ -26,7 +33,8 @@ The tree says whose the problem is, so the CLI can say what to do about it:
     │   └── MarkRefusedError          an outbox row is no longer ours (``bot.pacing``; caught there)
     └── InternalError          70     a bug in nkwatch (EX_SOFTWARE); any unexpected exception
         ├── PairScorerError           the bundled pair-scorer coefficients do not fit the code
-        └── CorpusError               the bundled seed corpus is missing or malformed
+        ├── CorpusError               the bundled seed corpus is missing or malformed
+        └── DemoError                 a piece `nkwatch demo` needs is missing (``bot.digest.demo``)
 
 ``as_nkwatch_error`` maps what libraries raise (SQLAlchemy's connection errors) into the tree;
 anything it does not know is an ``InternalError``, whose traceback ``-v`` shows. The outbox loop

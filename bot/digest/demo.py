@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.digest.model import Digest, build_digest
 from bot.digest.query import load_stories
+from bot.errors import InternalError
 from bot.outbox.loop import utcnow
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -27,7 +28,7 @@ SAMPLES_DIR = PROJECT_ROOT / "bot" / "samples" / "feeds"
 FEED_SUFFIXES = (".xml", ".rss", ".atom")
 
 
-class DemoError(Exception):
+class DemoError(InternalError):
     """A piece the demo needs is missing; the message says which."""
 
 

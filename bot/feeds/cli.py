@@ -14,7 +14,7 @@ from typing import Protocol
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import EX_UNAVAILABLE
+from bot.errors import EX_UNAVAILABLE, InputError
 from bot.feeds.check import NotAFeedError, check_answers_with_feed
 from bot.feeds.config import FeedConfigError, load_feed_specs, normalise_feed_url, sync_feeds
 from bot.feeds.fetch import FetchError, check_public_url, make_client
@@ -44,7 +44,7 @@ def sync_default_feeds(settings: Settings, sessions: sessionmaker[Session]) -> i
         return sync_feeds(session, specs)
 
 
-class FeedAddError(ValueError):
+class FeedAddError(InputError, ValueError):
     """A feed cannot be added; the message is fit to show the admin."""
 
 

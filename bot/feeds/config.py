@@ -8,13 +8,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bot.errors import ConfigError
 from bot.feeds.parse import canonical_url
 from storage import feeds as feed_store
 
 MIN_INTERVAL = 60
 
 
-class FeedConfigError(ValueError):
+class FeedConfigError(ConfigError, ValueError):
     """config/feeds.toml is malformed; the message names the entry."""
 
 

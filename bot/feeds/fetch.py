@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot.errors import PlatformError
 from bot.feeds.guard import guarded_transport
 from bot.settings import Settings
 
@@ -37,7 +38,7 @@ Kind = Literal["ok", "not_modified", "gone", "throttled", "error", "refused"]
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
-class FetchError(Exception):
+class FetchError(PlatformError):
     """A fetch failed in a way worth one line in the feed's error log."""
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import ConfigError
+
 GROUPS = ("north_korea", "arms")
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—_/]+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
@@ -22,7 +24,7 @@ MAX_COUNT = 3  # occurrences of one term counted at most this often (sqrt-damped
 TITLE_BONUS = 1.0
 
 
-class TopicsError(ValueError):
+class TopicsError(ConfigError, ValueError):
     """The topic lexicon is missing a group or has a malformed weight."""
 
 
