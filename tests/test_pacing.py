@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -27,8 +26,7 @@ from bot.telegram.limiter import ChatRateLimiter
 from storage import deliveries as outbox
 from tests.conftest import Database
 from tests.helpers.recording_server import Received, RecordingServer
-from tests.helpers.stories import add_subscription
-from tests.test_delivery import DAY
+from tests.test_delivery import _outbox_with
 
 
 class FakeClock:
@@ -198,19 +196,7 @@ async def test_a_failure_before_the_write_is_known_unsent() -> None:
 
 
 def _one_row(db: Database, parts: int = 1) -> int:
-    with db.sessions() as session:
-        sub = add_subscription(session, chat_id="7")
-        row = outbox.create_delivery(
-            session,
-            subscription_id=sub.id,
-            kind="digest",
-            window_start=DAY,
-            window_end=DAY + timedelta(days=1),
-            article_ids=[],
-            payload={"messages": [{"text": f"7/{i}"} for i in range(parts)]},
-        )
-        session.commit()
-        return row.id
+    return _outbox_with(db, ["7"], parts)[0]
 
 
 async def test_a_part_waiting_for_its_slot_is_not_in_flight(db: Database) -> None:

@@ -82,21 +82,27 @@ STORIES = (
 )
 
 
+def store_story(session: Session, story: Story) -> int:
+    """One story as a relevant feed article; its id."""
+    article = article_store.add_article(
+        session,
+        origin="feed",
+        title=f"{story.outlet} {story.published:%Y-%m-%d}",
+        content_hash=hashlib.sha256(story.text.encode()).hexdigest(),
+        text=story.text,
+        url=story.url,
+        outlet=story.outlet,
+        published_at=story.published,
+        relevance=2.0,
+    )
+    return article.id
+
+
 def ingest(sessions: sessionmaker[Session], settings: Settings, stories=STORIES) -> None:
     """Store the stories as feed articles and judge them through the claim engine."""
     with sessions.begin() as s:
         for story in stories:
-            article_store.add_article(
-                s,
-                origin="feed",
-                title=f"{story.outlet} {story.published:%Y-%m-%d}",
-                content_hash=hashlib.sha256(story.text.encode()).hexdigest(),
-                text=story.text,
-                url=story.url,
-                outlet=story.outlet,
-                published_at=story.published,
-                relevance=2.0,
-            )
+            store_story(s, story)
     engine = ClaimEngine.from_settings(settings, sessions)
     with sessions() as s:
         engine.process_pending(s)

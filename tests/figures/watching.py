@@ -8,7 +8,6 @@ figure (a new source).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,9 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.claims.engine import ClaimEngine
 from bot.knowledge import SharedEngine
 from bot.settings import Settings
-from storage import articles as article_store
 from storage.db import transaction
-from tests.figures.stream import SEOUL, STORIES, Story
+from tests.figures.stream import SEOUL, STORIES, Story, store_story
 
 BORDER = "Border Monitor"
 
@@ -49,18 +47,7 @@ class Feeder:
 
     def feed(self, story: Story) -> int:
         with transaction(self.sessions) as s:
-            article = article_store.add_article(
-                s,
-                origin="feed",
-                title=f"{story.outlet} {story.published:%Y-%m-%d}",
-                content_hash=hashlib.sha256(story.text.encode()).hexdigest(),
-                text=story.text,
-                url=story.url,
-                outlet=story.outlet,
-                published_at=story.published,
-                relevance=2.0,
-            )
-            article_id = article.id
+            article_id = store_story(s, story)
         self.repoll([article_id])
         self.article_ids.append(article_id)
         return article_id
