@@ -6,8 +6,6 @@ each front end sends its own way (Telegram ``sendPhoto``, Slack's file upload).
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.chat.reply import (
     Block,
     Image,
@@ -20,7 +18,7 @@ from bot.chat.reply import (
     span,
     web_link,
 )
-from bot.chat.services import Request, Services
+from bot.chat.services import Request, Services, blocking
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Series, find_series, path_line
 
@@ -73,7 +71,7 @@ async def cmd_track(req: Request, svc: Services) -> Reply:
         with svc.sessions() as session:
             return load_series(session)
 
-    found = await asyncio.to_thread(load)
+    found = await blocking(load)
     query = req.args.strip()
     if not query:
         return _listing(found, prefix)
@@ -89,4 +87,4 @@ async def cmd_track(req: Request, svc: Services) -> Reply:
         chart = render_chart(series)
         return Image(data=chart.png, filename=f"{series.slug}.png", title=series.name)
 
-    return _table(series, await asyncio.to_thread(draw))
+    return _table(series, await blocking(draw))

@@ -8,11 +8,10 @@ alerts themselves are composed in ``bot.figures.alerts``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from bot.chat.reply import Block, Reply, error_reply, item, para, reply, span
-from bot.chat.services import Request, Services, SubscriptionView
+from bot.chat.services import Request, Services, SubscriptionView, blocking
 from bot.figures.alerts import resolve_watch
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Series, find_series
@@ -87,7 +86,7 @@ def _listing_reply(req: Request, listing: _Listing) -> Reply:
 
 async def _subscribe(req: Request, svc: Services, query: str) -> Reply:
     p = req.prefix
-    found, listing = await asyncio.to_thread(_load, req, svc)
+    found, listing = await blocking(lambda: _load(req, svc))
     if not query:
         return _listing_reply(req, listing)
     series = find_series(found, query)
@@ -118,7 +117,7 @@ async def _subscribe(req: Request, svc: Services, query: str) -> Reply:
             )
             return created, changed
 
-    created, changed = await asyncio.to_thread(work)
+    created, changed = await blocking(work)
     if changed is not None:
         svc.schedule.subscription_changed(changed)
     first = "Watching" if created else "Already watching"
@@ -165,7 +164,7 @@ async def _unsubscribe(req: Request, svc: Services, query: str) -> Reply:
                 changed = SubscriptionView.of(sub)
             return [w.series_name for w in gone], changed
 
-    names, changed = await asyncio.to_thread(work)
+    names, changed = await blocking(work)
     if changed is not None:
         svc.schedule.subscription_changed(changed)
     if not names:
@@ -183,7 +182,7 @@ async def watch_command(action: str, req: Request, svc: Services) -> Reply:
         return await _subscribe(req, svc, _series_query(req.args))
     if action == "unsubscribe":
         return await _unsubscribe(req, svc, _series_query(req.args))
-    _, listing = await asyncio.to_thread(_load, req, svc)
+    _, listing = await blocking(lambda: _load(req, svc))
     return _listing_reply(req, listing)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.chat.reply import Block, Reply, Span, para, reply, span
+from bot.chat.reply import Block, Reply, Span, para, reply, span, web_link
 from bot.figures.query import load_series, point_date
 from bot.figures.series import Point, Series, path_line
 from storage import deliveries as outbox
@@ -68,10 +68,6 @@ def find_move(series: Series, index: int) -> Move | None:
     return None
 
 
-def _link(url: str | None) -> str | None:
-    return url if url and url.lower().startswith(("http://", "https://")) else None
-
-
 def alert_reply(series: Series, move: Move, *, platform: str) -> Reply:
     """The alert as platform-free blocks: what moved, from whom, when; the path; the hint."""
     p = move.point
@@ -83,7 +79,7 @@ def alert_reply(series: Series, move: Move, *, platform: str) -> Reply:
     else:
         what = f"{p.shown}, now also reported by {p.source} ({point_date(p) or 'undated'})"
     head: list[Span | str] = [span(series.name, bold=True), f": {what}"]
-    url = _link(p.url)
+    url = web_link(p.url)
     if url is not None:
         head += [" ", span("link", url=url)]
     path = path_line(series, until_claim=p.claim_id).removeprefix(f"{series.name}: ")
